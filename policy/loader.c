@@ -258,6 +258,13 @@ static void on_include(struct parse_ctx *ctx, const char *file, unsigned line,
 		g_autoptr(GHashTable) by_name = g_hash_table_new_full(
 			g_str_hash, g_str_equal, NULL, entry_free);
 		scan_dir(ctx->policy, full, file, line, false, by_name);
+		/* Includes inside those files still resolve against the
+		 * policy directory, not the included one (as in Qubes). */
+		GHashTableIter it;
+		gpointer value;
+		g_hash_table_iter_init(&it, by_name);
+		while (g_hash_table_iter_next(&it, NULL, &value))
+			((struct entry *)value)->root = ld->root;
 		load_entries(ld, by_name);
 		return;
 	}

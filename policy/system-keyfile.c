@@ -144,8 +144,10 @@ struct pol_system *pol_system_load_keyfile_data(const char *data, size_t len,
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	GError *local = NULL;
 
-	if (memchr(data, '\0', len) != NULL) {
-		g_set_error(error, KF_ERROR, 1, "%s: contains a NUL byte",
+	if (memchr(data, '\0', len) != NULL || !g_utf8_validate(data, len,
+								 NULL)) {
+		g_set_error(error, KF_ERROR, 1,
+			    "%s: not a text file (NUL byte or invalid UTF-8)",
 			    origin);
 		return NULL;
 	}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages qmgr builds, tests and runs with.
+# Sourced or run by scripts/setup.sh and scripts/test.sh; idempotent.
+set -euo pipefail
+
+QMGR_BUILD_PACKAGES=(
+	meson ninja-build gcc pkg-config python3
+	libglib2.0-dev
+	scdoc
+)
+QMGR_TEST_PACKAGES=(
+	clang-14 libclang-rt-14-dev libfuzzer-14-dev
+)
+
+qmgr_install_packages() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return 0
+	fi
+	echo "qmgr: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" "${QMGR_TEST_PACKAGES[@]}"
+fi

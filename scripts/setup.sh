@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The first set-up command (README): on a fresh Debian 12 machine, as root,
+# installs what qmgr needs, builds and installs it, and runs the main job
+# end to end with what exists today.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}"
+
+if [ ! -f build/build.ninja ]; then
+	meson setup build --prefix=/usr/local --sysconfdir=/etc \
+		--buildtype=debugoptimized -Dtests=false
+fi
+ninja -C build
+meson install -C build --quiet
+
+echo "== qmgr: the shipped policy is valid"
+qvm-policy check
+echo "== qmgr: deciding calls against it and an example policy"
+demo=$(mktemp -d)
+trap 'rm -rf "$demo"' EXIT
+cp /etc/qmgr/policy.d/*.policy "$demo/"
+cat >"$demo/30-user.policy" <<'POL'
+qmgr.Filecopy  *  @tag:work  @anyvm   ask default_target=personal
+qmgr.OpenURL   *  @anyvm     @dispvm  allow
+POL
+cat >"$demo/vms" <<'VMS'
+[work]
+tags=work
+default_dispvm=default-dvm
+[personal]
+default_dispvm=default-dvm
+[default-dvm]
+template_for_dispvms=true
+VMS
+printf '%s\n' "qmgr.Filecopy work personal" "qmgr.OpenURL work @dispvm" \
+	"qmgr.VMShell personal work" |
+	while read -r q; do
+		printf '%-32s -> %s\n' "$q" \
+			"$(qvm-policy eval --policy-dir "$demo" --vms "$demo/vms" $q)"
+	done
+echo "== qmgr: set up. Compartments (qvm-create, qvm-run) arrive with issues #3 and #4."
