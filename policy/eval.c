@@ -286,7 +286,6 @@ static const char *reason_text(enum pol_deny_reason r)
 
 char *pol_decision_explain(const struct pol_decision *d)
 {
-	g_autofree char *line = pol_decision_format(d);
 	if (d->action == POL_ACTION_DENY) {
 		if (d->rule != NULL)
 			return g_strdup_printf("denied by %s:%u: %s",
@@ -294,6 +293,13 @@ char *pol_decision_explain(const struct pol_decision *d)
 					       reason_text(d->reason));
 		return g_strdup_printf("denied: %s", reason_text(d->reason));
 	}
-	return g_strdup_printf("%s by %s:%u", line, d->rule->file,
-			       d->rule->line);
+	if (d->action == POL_ACTION_ASK)
+		return g_strdup_printf("%s:%u asks the user to choose among "
+				       "the targets this source may reach "
+				       "for this call",
+				       d->rule->file, d->rule->line);
+	return g_strdup_printf("%s:%u allows it; the call goes to %s%s%s",
+			       d->rule->file, d->rule->line, d->target,
+			       d->user ? " as user " : "",
+			       d->user ? d->user : "");
 }

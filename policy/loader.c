@@ -250,6 +250,12 @@ static void on_include(struct parse_ctx *ctx, const char *file, unsigned line,
 					: g_build_filename(ld->root, path, NULL);
 
 	if (strcmp(kind, "include-dir") == 0) {
+		if (!g_file_test(full, G_FILE_TEST_EXISTS)) {
+			policy_add_error(ctx->policy, file, line,
+					 "included directory %s does not exist",
+					 full);
+			return;
+		}
 		if (!g_file_test(full, G_FILE_TEST_IS_DIR)) {
 			policy_add_error(ctx->policy, file, line,
 					 "not a directory: %s", full);

@@ -117,6 +117,11 @@ static bool parse_service_argument(struct parse_ctx *ctx, const char *file,
 }
 
 static const char *const actions[] = { "allow", "deny", "ask" };
+static const char *const action_names[] = {
+	[POL_ACTION_DENY] = "deny",
+	[POL_ACTION_ALLOW] = "allow",
+	[POL_ACTION_ASK] = "ask",
+};
 static const char *const option_names[] = {
 	"target", "default_target", "user", "notify", "autostart",
 };
@@ -159,7 +164,7 @@ static bool parse_options(struct pol_policy *pol, const char *file,
 {
 	unsigned seen = 0;
 	bool ok = true;
-	const char *action = actions[rule->action];
+	const char *action = action_names[rule->action];
 
 	for (size_t i = 0; i < n_params; i++) {
 		char *p = params[i];

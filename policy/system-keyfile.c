@@ -179,7 +179,12 @@ struct pol_system *pol_system_load_keyfile(const char *path, GError **error)
 	g_autofree char *data = NULL;
 	gsize len = 0;
 
-	if (!g_file_get_contents(path, &data, &len, error))
+	GError *local = NULL;
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		g_set_error(error, KF_ERROR, 1, "%s: cannot read: %s", path,
+			    local->message);
+		g_error_free(local);
 		return NULL;
+	}
 	return pol_system_load_keyfile_data(data, len, path, error);
 }

@@ -213,7 +213,7 @@ static int cmd_eval(const struct options *o, bool explain)
 	GError *err = NULL;
 	g_autoptr(pol_system) sys = pol_system_load_keyfile(o->vms, &err);
 	if (sys == NULL) {
-		fprintf(stderr, "qvm-policy: --vms %s\n", err->message);
+		fprintf(stderr, "qvm-policy: --vms: %s\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
 	}

@@ -90,7 +90,7 @@ expect "eval --batch from stdin" "allow target=@dispvm:default-dvm" \
 expect_rc "eval without --vms is a usage error" 1 "$QP" eval "${D[@]}" qmgr.OpenURL work @dispvm
 printf '[work]\nclas=AppVM\n' >"$T/badvms"
 expect "bad --vms file names the key" \
-"qvm-policy: --vms $T/badvms: [work]: unknown key 'clas' (did you mean class?)" \
+"qvm-policy: --vms: $T/badvms: [work]: unknown key 'clas' (did you mean class?)" \
 	"$QP" eval "${D[@]}" --vms "$T/badvms" qmgr.OpenURL work @dispvm
 
 # --- explain
@@ -98,7 +98,7 @@ expect "explain names the deciding rule" \
 "$T/etc/30-user.policy:3
   rule: qmgr.OpenURL * @anyvm @dispvm allow
   result: allow target=@dispvm:default-dvm
-  why: allow target=@dispvm:default-dvm by $T/etc/30-user.policy:3" \
+  why: $T/etc/30-user.policy:3 allows it; the call goes to @dispvm:default-dvm" \
 	"$QP" explain "${D[@]}" --vms "$T/vms" qmgr.OpenURL work @dispvm
 out=$("$QP" explain "${D[@]}" --vms "$T/vms" qmgr.Nothing work personal)
 first=$(head -n1 <<<"$out")
