@@ -78,11 +78,13 @@ static bool read_file(struct loader *ld, const char *path, const char *from,
 		close(fd);
 		return false;
 	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
+	/* The size may change under us: read at most one byte past the limit
+	 * to tell "at the limit" from "over it". */
+	size_t cap = (size_t)st.st_size + 2, n = 0;
 	char *buf = g_malloc(cap);
 	for (;;) {
-		if (n == cap - 1) {
-			if (cap > POL_FILE_MAX) {
+		if (n + 1 == cap) {
+			if (cap > POL_FILE_MAX + 1) {
 				policy_add_error(pol, path, 0,
 						 "file is larger than %u bytes",
 						 POL_FILE_MAX);
@@ -90,7 +92,7 @@ static bool read_file(struct loader *ld, const char *path, const char *from,
 				close(fd);
 				return false;
 			}
-			cap *= 2;
+			cap = MIN(cap * 2, (size_t)POL_FILE_MAX + 2);
 			buf = g_realloc(buf, cap);
 		}
 		ssize_t r = read(fd, buf + n, cap - 1 - n);
@@ -106,6 +108,13 @@ static bool read_file(struct loader *ld, const char *path, const char *from,
 		if (r == 0)
 			break;
 		n += (size_t)r;
+	}
+	if (n > POL_FILE_MAX) {
+		policy_add_error(pol, path, 0, "file is larger than %u bytes",
+				 POL_FILE_MAX);
+		g_free(buf);
+		close(fd);
+		return false;
 	}
 	close(fd);
 	buf[n] = '\0';

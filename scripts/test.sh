@@ -42,7 +42,17 @@ for line in lines:
     if "result" not in r:
         continue
     res = r["result"]
-    if res in ("OK", "EXPECTEDFAIL"):
+    # TAP tests count their cases; a crashed or timed-out program counts
+    # as one more failure on top of the cases it reported.
+    out = r.get("stdout") or ""
+    oks = sum(1 for l in out.splitlines() if l.startswith("ok "))
+    bad = sum(1 for l in out.splitlines() if l.startswith("not ok "))
+    if oks + bad > 0:
+        passed += oks
+        failed += bad
+        if res not in ("OK", "EXPECTEDFAIL", "SKIP") and bad == 0:
+            failed += 1
+    elif res in ("OK", "EXPECTEDFAIL"):
         passed += 1
     elif res == "SKIP":
         skipped += 1

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Encoder and decoder of the qmgr wire protocol.  The decoder reads bytes
+ * from guests and from local clients: it trusts nothing it has not checked
+ * (it has a fuzz target, tests/fuzz/fuzz-wire.c).
+ */
+#include "wire.h"
+
+#include <string.h>
+
+struct type_info {
+	const char *gvariant_type;
+	uint32_t max_length;
+};
+
+static const struct type_info types[QM_MSG_TYPE_END] = {
+	[QM_MSG_HELLO] = { "(us)", 4096 },
+	[QM_MSG_REQUEST] = { "(ussa{sv})", 256u << 10 },
+	[QM_MSG_REPLY] = { "(ubsa{sv})", QM_WIRE_PAYLOAD_MAX },
+	[QM_MSG_EVENT] = { "(ssa{sv})", 256u << 10 },
+	[QM_MSG_SHUTDOWN] = { "()", 16 },
+};
+
+const char *qm_wire_payload_type(enum qm_msg_type type)
+{
+	if ((unsigned)type >= QM_MSG_TYPE_END)
+		return NULL;
+	return types[type].gvariant_type;
+}
+
+void qm_wire_msg_clear(struct qm_wire_msg *msg)
+{
+	g_clear_pointer(&msg->payload, g_variant_unref);
+}
+
+GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
+		       GVariant *payload)
+{
+	const char *vt = qm_wire_payload_type(type);
+	g_return_val_if_fail(vt != NULL, NULL);
+
+	g_autoptr(GVariant) p = payload ? g_variant_ref_sink(payload)
+					: g_variant_ref_sink(
+						  g_variant_new_tuple(NULL, 0));
+	g_return_val_if_fail(g_variant_is_of_type(p, G_VARIANT_TYPE(vt)),
+			     NULL);
+	size_t size = g_variant_get_size(p);
+	g_return_val_if_fail(size <= types[type].max_length, NULL);
+
+	uint8_t *buf = g_malloc(QM_WIRE_HEADER_SIZE + size);
+	struct qm_wire_header h = {
+		.magic = GUINT32_TO_LE(QM_WIRE_MAGIC),
+		.type = GUINT16_TO_LE((uint16_t)type),
+		.flags = 0,
+		.stream = GUINT32_TO_LE(stream),
+		.length = GUINT32_TO_LE((uint32_t)size),
+	};
+	memcpy(buf, &h, sizeof(h));
+	/* GVariant serializes in host order; qmgr's peers share the host's
+	 * architecture (a guest of the same machine), and the header says
+	 * little-endian, so refuse big-endian builds outright. */
+	G_STATIC_ASSERT(G_BYTE_ORDER == G_LITTLE_ENDIAN);
+	g_variant_store(p, buf + QM_WIRE_HEADER_SIZE);
+	return g_bytes_new_take(buf, QM_WIRE_HEADER_SIZE + size);
+}
+
+static enum qm_wire_status fail(GError **error, const char *fmt, ...)
+	G_GNUC_PRINTF(2, 3);
+static enum qm_wire_status fail(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, QM_WIRE_ERROR_DOMAIN, 1, msg);
+	return QM_WIRE_ERROR;
+}
+
+enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
+				   size_t *consumed, struct qm_wire_msg *out,
+				   GError **error)
+{
+	struct qm_wire_header untrusted_h;
+
+	memset(out, 0, sizeof(*out));
+	*consumed = 0;
+	if (len < QM_WIRE_HEADER_SIZE)
+		return QM_WIRE_NEED_MORE;
+	memcpy(&untrusted_h, data, sizeof(untrusted_h));
+
+	if (GUINT32_FROM_LE(untrusted_h.magic) != QM_WIRE_MAGIC)
+		return fail(error, "bad magic 0x%08x",
+			    GUINT32_FROM_LE(untrusted_h.magic));
+	uint16_t untrusted_type = GUINT16_FROM_LE(untrusted_h.type);
+	if (untrusted_type == 0 || untrusted_type >= QM_MSG_TYPE_END)
+		return fail(error, "unknown message type %u", untrusted_type);
+	if (GUINT16_FROM_LE(untrusted_h.flags) != 0)
+		return fail(error, "message type %u: unknown flags 0x%x",
+			    untrusted_type, GUINT16_FROM_LE(untrusted_h.flags));
+	/* sanitized: the type indexes the table, the length is bounded */
+	enum qm_msg_type type = untrusted_type;
+	uint32_t untrusted_length = GUINT32_FROM_LE(untrusted_h.length);
+	if (untrusted_length > types[type].max_length)
+		return fail(error, "message type %u: payload of %u bytes "
+				   "exceeds the limit of %u",
+			    type, untrusted_length, types[type].max_length);
+	uint32_t length = untrusted_length;
+	if ((uint64_t)len < (uint64_t)QM_WIRE_HEADER_SIZE + length)
+		return QM_WIRE_NEED_MORE;
+
+	/* Copy: the variant must own aligned memory that outlives `data`. */
+	g_autoptr(GBytes) bytes =
+		g_bytes_new(data + QM_WIRE_HEADER_SIZE, length);
+	g_autoptr(GVariant) untrusted_payload = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(types[type].gvariant_type),
+					 bytes, FALSE));
+	if (!g_variant_is_normal_form(untrusted_payload))
+		return fail(error, "message type %u: payload is not a valid "
+				   "%s in normal form",
+			    type, types[type].gvariant_type);
+
+	out->type = type;
+	out->stream = GUINT32_FROM_LE(untrusted_h.stream);
+	out->payload = g_steal_pointer(&untrusted_payload);
+	*consumed = QM_WIRE_HEADER_SIZE + length;
+	return QM_WIRE_OK;
+}

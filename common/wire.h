@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The qmgr wire protocol: one framing for the admin socket (tools <-> qmgrd)
+ * and the guest channel (qmgrd <-> qmgr-agent over virtio-serial).
+ *
+ * A message is a fixed 16-byte header followed by `length` bytes of payload.
+ * Integers are little-endian.  The payload is a GVariant of the type fixed
+ * for the message type (table in wire.c), in normal form: GLib's
+ * deserializer checks it, and a payload not in normal form is a protocol
+ * violation.  Peers that violate the protocol are dropped (fail closed).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define QM_WIRE_MAGIC 0x31474d51u   /* "QMG1" */
+#define QM_WIRE_HEADER_SIZE 16u
+/* Hard ceiling for any payload; each type has its own, smaller maximum. */
+#define QM_WIRE_PAYLOAD_MAX (1u << 20)
+
+/* Protocol versions a peer announces in HELLO. */
+enum qm_wire_version {
+	/* 1: HELLO, admin REQUEST/REPLY/EVENT, SHUTDOWN */
+	QM_WIRE_VERSION_1 = 1,
+	QM_WIRE_VERSION = QM_WIRE_VERSION_1,
+};
+
+enum qm_msg_type {
+	/* both ways, first message: (u version, s software) */
+	QM_MSG_HELLO = 1,
+	/* tool -> qmgrd: (u id, s method, s vm, a{sv} args) */
+	QM_MSG_REQUEST = 2,
+	/* qmgrd -> tool: (u id, b ok, s error, a{sv} result) */
+	QM_MSG_REPLY = 3,
+	/* qmgrd -> tool: (s event, s vm, a{sv} properties) */
+	QM_MSG_EVENT = 4,
+	/* qmgrd -> agent: () — sync and power off */
+	QM_MSG_SHUTDOWN = 5,
+	QM_MSG_TYPE_END,
+};
+
+struct qm_wire_header {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t flags;       /* none defined: must be 0 */
+	uint32_t stream;      /* 0: control; else a call (multiplexing) */
+	uint32_t length;      /* payload bytes */
+};
+_Static_assert(sizeof(struct qm_wire_header) == QM_WIRE_HEADER_SIZE,
+	       "wire header is 16 bytes");
+
+struct qm_wire_msg {
+	enum qm_msg_type type;
+	uint32_t stream;
+	GVariant *payload;    /* owned; of the type's GVariant type */
+};
+
+void qm_wire_msg_clear(struct qm_wire_msg *msg);
+
+/* The GVariant type string of a message type's payload, or NULL. */
+const char *qm_wire_payload_type(enum qm_msg_type type);
+
+/*
+ * Encodes a message: header + serialized payload.  `payload` (floating
+ * references are sunk) must have the type's GVariant type; a NULL payload
+ * means the empty tuple.
+ */
+GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
+		       GVariant *payload);
+
+enum qm_wire_status {
+	QM_WIRE_OK,          /* one message decoded */
+	QM_WIRE_NEED_MORE,   /* not a whole message yet */
+	QM_WIRE_ERROR,       /* protocol violation: drop the peer */
+};
+
+/*
+ * Decodes the first message of `data`.  On QM_WIRE_OK, *consumed is its
+ * length and *out holds it.  Checks, in order: magic, known type, flags,
+ * the type's maximum length (before waiting for the payload), then the
+ * payload's type and normal form.
+ */
+enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
+				   size_t *consumed, struct qm_wire_msg *out,
+				   GError **error);
+
+#define QM_WIRE_ERROR_DOMAIN g_quark_from_static_string("qm-wire-error")
