@@ -203,4 +203,8 @@ char *pol_decision_explain(const struct pol_decision *d);
 /* Checks service / argument syntax of a query; used by tools that build
  * requests from "SERVICE+ARG". */
 bool pol_service_is_valid(const char *service);
+/* Tag syntax ([A-Za-z0-9_-], at most POL_TAG_MAX). */
+bool pol_tag_is_valid(const char *tag);
+/* Canonical lowercase form of an 8-4-4-4-12 UUID; false when malformed. */
+bool pol_uuid_canonical(const char *text, char out[37]);
 bool pol_argument_is_valid(const char *argument);

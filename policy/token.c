@@ -56,6 +56,16 @@ bool uuid_canonical(const char *text, char out[37])
 	return true;
 }
 
+bool pol_tag_is_valid(const char *tag)
+{
+	return tag_is_valid(tag);
+}
+
+bool pol_uuid_canonical(const char *text, char out[37])
+{
+	return uuid_canonical(text, out);
+}
+
 static const char *const keywords[] = {
 	"@adminvm", "@anyvm", "@default", "@dispvm", "@tag:", "@type:",
 	"@dispvm:", "@dispvm:@tag:", "dom0", "*",

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The compartment inventory: every VM and the global preferences, stored as
+ * one XML file written atomically (temporary file, fsync, rename, fsync of
+ * the directory), so that a crash at any moment leaves the previous or the
+ * new inventory, never a mix.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "vm.h"
+
+/* Format versions of the inventory file. */
+enum qm_inventory_version {
+	/* 1: <qmgr-inventory version="1"> with <global> and <vm> elements */
+	QM_INVENTORY_VERSION_1 = 1,
+	QM_INVENTORY_VERSION = QM_INVENTORY_VERSION_1,
+};
+
+#define QM_INVENTORY_VMS_MAX 4096
+
+struct qm_inventory {
+	GPtrArray *vms;            /* struct qm_vm *, creation order */
+	GHashTable *global;        /* global property -> value */
+	guint64 generation;        /* bumped on every save */
+	char *path;
+};
+
+struct qm_inventory *qm_inventory_create(const char *path);
+void qm_inventory_destroy(struct qm_inventory *inv);
+
+/* Reads `inv->path`; a missing file is an empty inventory.  Anything
+ * invalid is an error naming the file and the problem (nothing is
+ * changed then). */
+bool qm_inventory_load(struct qm_inventory *inv, GError **error);
+bool qm_inventory_save(struct qm_inventory *inv, GError **error);
+
+struct qm_vm *qm_inventory_find(const struct qm_inventory *inv,
+				const char *name);
+void qm_inventory_add(struct qm_inventory *inv, struct qm_vm *vm);
+/* Removes and destroys. */
+bool qm_inventory_remove(struct qm_inventory *inv, const char *name);
+
+/* Global preferences (`qvm-prefs dom0 ...`). */
+bool qm_global_pref_known(const char *name);
+const char *qm_inventory_global(const struct qm_inventory *inv,
+				const char *name);
+void qm_inventory_set_global(struct qm_inventory *inv, const char *name,
+			     const char *value);
+
+/* A property's effective value (set, or its default), newly allocated;
+ * NULL for an unknown property. */
+char *qm_inventory_prop(const struct qm_inventory *inv,
+			const struct qm_vm *vm, const char *name);
+/* Whether the VM's property is set rather than default. */
+bool qm_inventory_prop_is_default(const struct qm_vm *vm, const char *name);
+
+/* VMs that use `vm` (as template, default_dispvm or global default), as a
+ * comma-separated list for messages; NULL when none. */
+char *qm_inventory_users_of(const struct qm_inventory *inv,
+			    const struct qm_vm *vm);

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A compartment (VM) in qmgrd's inventory: identity, class, properties, tags
+ * and runtime state.  Properties are kept as validated strings, Qubes-style:
+ * a property is either set or follows its default (`qvm-prefs --default`).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "policy.h"
+
+#define QM_VM_MEMORY_MIN 64        /* MiB */
+#define QM_VM_MEMORY_MAX (1 << 20) /* MiB */
+#define QM_VM_VCPUS_MAX 64
+#define QM_KERNELOPTS_MAX 1024
+
+/* Qubes' eight labels, in Qubes' order. */
+enum qm_label {
+	QM_LABEL_RED, QM_LABEL_ORANGE, QM_LABEL_YELLOW, QM_LABEL_GREEN,
+	QM_LABEL_GRAY, QM_LABEL_BLUE, QM_LABEL_PURPLE, QM_LABEL_BLACK,
+	QM_LABEL_COUNT,
+};
+const char *qm_label_name(enum qm_label label);
+bool qm_label_from_name(const char *name, enum qm_label *out);
+/* "#rrggbb" of the label's border colour. */
+const char *qm_label_color(enum qm_label label);
+
+enum qm_vm_state {
+	QM_VM_HALTED,
+	QM_VM_TRANSIENT,   /* started, the agent has not reported in yet */
+	QM_VM_RUNNING,
+	QM_VM_HALTING,
+	QM_VM_CRASHED,
+};
+const char *qm_vm_state_name(enum qm_vm_state state);
+
+struct qm_vm {
+	char *name;
+	char uuid[37];
+	enum pol_vm_class cls;
+	GHashTable *props;        /* explicitly set properties: name -> value */
+	GPtrArray *tags;          /* char *, sorted, unique */
+	/* runtime, not persisted */
+	enum qm_vm_state state;
+	char *state_detail;       /* why it is in that state, for users */
+	void *runtime;            /* owned by the lifecycle code */
+};
+
+/* Qubes' rules: letter first, [A-Za-z0-9_.-], at most 31 characters, not a
+ * reserved word.  On failure *why says what is wrong. */
+bool qm_vm_name_check(const char *name, const char **why);
+
+struct qm_vm *qm_vm_create(const char *name, enum pol_vm_class cls,
+			   const char *uuid);
+void qm_vm_destroy(struct qm_vm *vm);
+
+/* ---- properties ---- */
+
+enum qm_prop_type {
+	QM_PROP_STRING,
+	QM_PROP_UINT,
+	QM_PROP_BOOL,
+	QM_PROP_LABEL,
+	QM_PROP_VMREF,     /* a VM name; "" means none */
+};
+
+struct qm_prop_def {
+	const char *name;
+	enum qm_prop_type type;
+	bool readonly;
+	const char *help;
+};
+
+/* All properties, NULL-name terminated. */
+const struct qm_prop_def *qm_prop_defs(void);
+const struct qm_prop_def *qm_prop_find(const char *name);
+
+/* Validates `value` for `def` (no cross-VM checks); normalises booleans
+ * to "True"/"False".  Returns the value to store or NULL with *why. */
+char *qm_prop_normalise(const struct qm_prop_def *def, const char *value,
+			const char **why);
+
+/* The set value, or NULL when the property follows its default. */
+const char *qm_vm_prop_get_set(const struct qm_vm *vm, const char *name);
+void qm_vm_prop_set(struct qm_vm *vm, const char *name, const char *value);
+void qm_vm_prop_reset(struct qm_vm *vm, const char *name);
+
+/* ---- tags ---- */
+bool qm_vm_tag_add(struct qm_vm *vm, const char *tag);
+bool qm_vm_tag_del(struct qm_vm *vm, const char *tag);
+bool qm_vm_has_tag(const struct qm_vm *vm, const char *tag);
