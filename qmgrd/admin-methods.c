@@ -1,0 +1,797 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+/*
+ * The admin API methods (docs/admin-api.md): checks every argument, then
+ * changes the inventory and saves it, or hands the call to the lifecycle
+ * code for long operations.  Nothing from a client is trusted: a bad
+ * argument gets an error naming it, and the inventory stays as it was.
+ */
+#include "admin.h"
+
+#include <string.h>
+
+#include "lifecycle.h"
+#include "volumes.h"
+
+typedef void (*method_fn)(struct qmgrd *d, struct qm_call *c,
+			  struct qm_vm *vm);
+
+/* ---- helpers ---- */
+
+static const char *arg_str(struct qm_call *c, const char *key)
+{
+	const char *v = NULL;
+	if (!g_variant_lookup(qm_call_args(c), key, "&s", &v))
+		return NULL;
+	return v;
+}
+
+static bool arg_bool(struct qm_call *c, const char *key, bool dflt)
+{
+	gboolean v;
+	return g_variant_lookup(qm_call_args(c), key, "b", &v) ? v : dflt;
+}
+
+static guint32 arg_uint(struct qm_call *c, const char *key, guint32 dflt)
+{
+	guint32 v;
+	return g_variant_lookup(qm_call_args(c), key, "u", &v) ? v : dflt;
+}
+
+bool qmgrd_save(struct qmgrd *d, GError **error)
+{
+	return qm_inventory_save(d->inv, error);
+}
+
+/* Saves; on failure reloads nothing but reports the failure to the call.
+ * The caller must undo its in-memory change when this returns false. */
+static bool save_or_fail(struct qmgrd *d, struct qm_call *c)
+{
+	g_autoptr(GError) err = NULL;
+	if (qmgrd_save(d, &err))
+		return true;
+	qm_call_fail(c, QM_ERR_INTERNAL, "cannot save the inventory: %s",
+		     err->message);
+	return false;
+}
+
+static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
+{
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_autofree char *label = qm_inventory_prop(d->inv, vm, "label");
+	g_autofree char *tmpl = qm_inventory_prop(d->inv, vm, "template");
+	g_autofree char *mem = qm_inventory_prop(d->inv, vm, "memory");
+	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
+	g_autofree char *tfd = qm_inventory_prop(d->inv, vm,
+						 "template_for_dispvms");
+	g_variant_dict_insert(&dict, "name", "s", vm->name);
+	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
+	g_variant_dict_insert(&dict, "state", "s",
+			      qm_vm_state_name(vm->state));
+	g_variant_dict_insert(&dict, "class", "s",
+			      pol_vm_class_name(vm->cls));
+	g_variant_dict_insert(&dict, "label", "s", label);
+	g_variant_dict_insert(&dict, "template", "s", tmpl);
+	/* Networking arrives with issue #5: no qube has a netvm yet. */
+	g_variant_dict_insert(&dict, "netvm", "s", "");
+	g_variant_dict_insert(&dict, "memory", "u",
+			      (guint32)g_ascii_strtoull(mem, NULL, 10));
+	g_variant_dict_insert(&dict, "vcpus", "u",
+			      (guint32)g_ascii_strtoull(vcpus, NULL, 10));
+	g_variant_dict_insert(&dict, "template_for_dispvms", "b",
+			      strcmp(tfd, "True") == 0);
+	g_variant_dict_insert_value(
+		&dict, "tags",
+		g_variant_new_strv((const char *const *)vm->tags->pdata,
+				   vm->tags->len));
+	return g_variant_dict_end(&dict);
+}
+
+static void emit_property(struct qmgrd *d, const char *vm, const char *prop,
+			  const char *value)
+{
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "property", "s", prop);
+	g_variant_dict_insert(&dict, "value", "s", value);
+	qm_admin_emit(d->admin, "vm-property", vm, g_variant_dict_end(&dict));
+}
+
+/*
+ * Cross-VM checks of a property value: a template must be a TemplateVM, a
+ * default_dispvm must be a disposable template.  *why is a sentence.
+ */
+static bool check_reference(struct qmgrd *d, const struct qm_vm *vm,
+			    const char *prop, const char *value,
+			    char **why)
+{
+	if (*value == '\0') {
+		if (strcmp(prop, "template") == 0 && vm != NULL &&
+		    (vm->cls == POL_CLASS_APPVM || vm->cls == POL_CLASS_DISPVM)) {
+			*why = g_strdup("an AppVM needs a template");
+			return false;
+		}
+		return true;
+	}
+	struct qm_vm *ref = qm_inventory_find(d->inv, value);
+	if (ref == NULL) {
+		*why = g_strdup_printf("qube '%s' does not exist (qvm-ls "
+				       "lists them)", value);
+		return false;
+	}
+	if (strcmp(prop, "template") == 0 || strcmp(prop,
+						    "default_template") == 0) {
+		bool disp = vm != NULL && vm->cls == POL_CLASS_DISPVM;
+		g_autofree char *tfd = qm_inventory_prop(
+			d->inv, ref, "template_for_dispvms");
+		if (disp ? strcmp(tfd, "True") != 0
+			 : ref->cls != POL_CLASS_TEMPLATEVM) {
+			*why = g_strdup_printf(
+				disp ? "'%s' is not a disposable template "
+				       "(set template_for_dispvms on it)"
+				     : "'%s' is not a TemplateVM",
+				value);
+			return false;
+		}
+		if (vm != NULL && (vm->cls == POL_CLASS_TEMPLATEVM ||
+				   vm->cls == POL_CLASS_STANDALONEVM) &&
+		    strcmp(prop, "template") == 0) {
+			*why = g_strdup_printf("a %s has no template",
+					       pol_vm_class_name(vm->cls));
+			return false;
+		}
+	}
+	if (strcmp(prop, "default_dispvm") == 0) {
+		g_autofree char *tfd = qm_inventory_prop(
+			d->inv, ref, "template_for_dispvms");
+		if (strcmp(tfd, "True") != 0) {
+			*why = g_strdup_printf(
+				"'%s' is not a disposable template (run "
+				"qvm-prefs %s template_for_dispvms True)",
+				value, value);
+			return false;
+		}
+	}
+	return true;
+}
+
+static struct qm_vm *find_or_fail(struct qmgrd *d, struct qm_call *c)
+{
+	struct qm_vm *vm = qm_inventory_find(d->inv, qm_call_vm(c));
+	if (vm == NULL)
+		qm_call_fail(c, QM_ERR_NOT_FOUND,
+			     "qube '%s' does not exist (qvm-ls lists them)",
+			     qm_call_vm(c));
+	return vm;
+}
+
+/* ---- listing and preferences ---- */
+
+static void m_list(struct qmgrd *d, struct qm_call *c, struct qm_vm *unused)
+{
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (guint i = 0; i < d->inv->vms->len; i++)
+		g_variant_builder_add_value(
+			&b, vm_summary(d, g_ptr_array_index(d->inv->vms, i)));
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert_value(&dict, "vms", g_variant_builder_end(&b));
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static void m_prefs_list(struct qmgrd *d, struct qm_call *c,
+			 struct qm_vm *vm)
+{
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (const struct qm_prop_def *p = qm_prop_defs(); p->name; p++) {
+		g_autofree char *v = qm_inventory_prop(d->inv, vm, p->name);
+		GVariantDict e;
+		g_variant_dict_init(&e, NULL);
+		g_variant_dict_insert(&e, "name", "s", p->name);
+		g_variant_dict_insert(&e, "value", "s", v);
+		g_variant_dict_insert(&e, "default", "b",
+				      !p->readonly &&
+					      qm_inventory_prop_is_default(
+						      vm, p->name));
+		g_variant_dict_insert(&e, "readonly", "b", p->readonly);
+		g_variant_dict_insert(&e, "help", "s", p->help);
+		g_variant_builder_add_value(&b, g_variant_dict_end(&e));
+	}
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert_value(&dict, "properties",
+				    g_variant_builder_end(&b));
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static const struct qm_prop_def *prop_or_fail(struct qm_call *c,
+					      const char *vmname)
+{
+	const char *name = arg_str(c, "property");
+	const struct qm_prop_def *def = name ? qm_prop_find(name) : NULL;
+	if (def == NULL)
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "qube '%s' has no property '%s' (qvm-prefs %s "
+			     "lists them)", vmname, name ? name : "", vmname);
+	return def;
+}
+
+static void m_prefs_get(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	const struct qm_prop_def *def = prop_or_fail(c, vm->name);
+	if (def == NULL)
+		return;
+	g_autofree char *v = qm_inventory_prop(d->inv, vm, def->name);
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "value", "s", v);
+	g_variant_dict_insert(&dict, "default", "b",
+			      !def->readonly &&
+				      qm_inventory_prop_is_default(vm,
+								   def->name));
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static bool prop_change_allowed(struct qm_call *c, struct qm_vm *vm,
+				const struct qm_prop_def *def)
+{
+	if (def->readonly) {
+		qm_call_fail(c, QM_ERR_INVALID, "property '%s' is read-only",
+			     def->name);
+		return false;
+	}
+	/* What the running domain was built from cannot change under it. */
+	static const char *const live_fixed[] = { "template", "memory",
+						  "vcpus", "kernelopts" };
+	for (size_t i = 0; i < G_N_ELEMENTS(live_fixed); i++) {
+		if (strcmp(def->name, live_fixed[i]) == 0 &&
+		    vm->state != QM_VM_HALTED) {
+			qm_call_fail(c, QM_ERR_STATE,
+				     "cannot change %s of '%s' while it is %s "
+				     "(qvm-shutdown --wait %s first)",
+				     def->name, vm->name,
+				     qm_vm_state_name(vm->state), vm->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void m_prefs_set(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	const struct qm_prop_def *def = prop_or_fail(c, vm->name);
+	const char *value = arg_str(c, "value");
+	const char *why = NULL;
+	g_autofree char *refwhy = NULL;
+
+	if (def == NULL)
+		return;
+	if (value == NULL) {
+		qm_call_fail(c, QM_ERR_INVALID, "no value given for %s",
+			     def->name);
+		return;
+	}
+	if (!prop_change_allowed(c, vm, def))
+		return;
+	g_autofree char *norm = qm_prop_normalise(def, value, &why);
+	if (norm == NULL) {
+		qm_call_fail(c, QM_ERR_INVALID, "%s: invalid value '%s': %s",
+			     def->name, value, why);
+		return;
+	}
+	if (def->type == QM_PROP_VMREF &&
+	    !check_reference(d, vm, def->name, norm, &refwhy)) {
+		qm_call_fail(c, QM_ERR_INVALID, "%s: %s", def->name, refwhy);
+		return;
+	}
+	if (strcmp(def->name, "template_for_dispvms") == 0 &&
+	    strcmp(norm, "False") == 0) {
+		g_autofree char *users = qm_inventory_users_of(d->inv, vm);
+		if (users != NULL) {
+			qm_call_fail(c, QM_ERR_IN_USE,
+				     "'%s' is the disposable template of: %s",
+				     vm->name, users);
+			return;
+		}
+	}
+	g_autofree char *old = g_strdup(qm_vm_prop_get_set(vm, def->name));
+	qm_vm_prop_set(vm, def->name, norm);
+	if (!save_or_fail(d, c)) {
+		if (old)
+			qm_vm_prop_set(vm, def->name, old);
+		else
+			qm_vm_prop_reset(vm, def->name);
+		return;
+	}
+	emit_property(d, vm->name, def->name, norm);
+	qm_call_reply(c, NULL);
+}
+
+static void m_prefs_reset(struct qmgrd *d, struct qm_call *c,
+			  struct qm_vm *vm)
+{
+	const struct qm_prop_def *def = prop_or_fail(c, vm->name);
+	if (def == NULL || !prop_change_allowed(c, vm, def))
+		return;
+	g_autofree char *old = g_strdup(qm_vm_prop_get_set(vm, def->name));
+	qm_vm_prop_reset(vm, def->name);
+	g_autofree char *now = qm_inventory_prop(d->inv, vm, def->name);
+	g_autofree char *why = NULL;
+	if (def->type == QM_PROP_VMREF &&
+	    !check_reference(d, vm, def->name, now, &why)) {
+		if (old)
+			qm_vm_prop_set(vm, def->name, old);
+		qm_call_fail(c, QM_ERR_INVALID, "%s: the default would be "
+			     "invalid: %s", def->name, why);
+		return;
+	}
+	if (!save_or_fail(d, c)) {
+		if (old)
+			qm_vm_prop_set(vm, def->name, old);
+		return;
+	}
+	emit_property(d, vm->name, def->name, now);
+	qm_call_reply(c, NULL);
+}
+
+static void m_global_list(struct qmgrd *d, struct qm_call *c,
+			  struct qm_vm *unused)
+{
+	static const char *const names[] = { "default_template",
+					     "default_dispvm" };
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		GVariantDict e;
+		g_variant_dict_init(&e, NULL);
+		g_variant_dict_insert(&e, "name", "s", names[i]);
+		g_variant_dict_insert(&e, "value", "s",
+				      qm_inventory_global(d->inv, names[i]));
+		g_variant_dict_insert(&e, "default", "b", FALSE);
+		g_variant_dict_insert(&e, "readonly", "b", FALSE);
+		g_variant_dict_insert(&e, "help", "s",
+				      i == 0 ? "template of new AppVMs"
+					     : "template of new disposables");
+		g_variant_builder_add_value(&b, g_variant_dict_end(&e));
+	}
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert_value(&dict, "properties",
+				    g_variant_builder_end(&b));
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static void m_global_get(struct qmgrd *d, struct qm_call *c,
+			 struct qm_vm *unused)
+{
+	const char *name = arg_str(c, "property");
+	if (name == NULL || !qm_global_pref_known(name)) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "dom0 has no property '%s' (default_template, "
+			     "default_dispvm)", name ? name : "");
+		return;
+	}
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "value", "s",
+			      qm_inventory_global(d->inv, name));
+	g_variant_dict_insert(&dict, "default", "b", FALSE);
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static void m_global_set(struct qmgrd *d, struct qm_call *c,
+			 struct qm_vm *unused)
+{
+	const char *name = arg_str(c, "property");
+	const char *value = arg_str(c, "value");
+	if (g_str_has_suffix(qm_call_method(c), "Reset"))
+		value = "";
+	g_autofree char *why = NULL;
+
+	if (name == NULL || !qm_global_pref_known(name)) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "dom0 has no property '%s' (default_template, "
+			     "default_dispvm)", name ? name : "");
+		return;
+	}
+	if (value == NULL ||
+	    !check_reference(d, NULL,
+			     strcmp(name, "default_dispvm") == 0
+				     ? "default_dispvm"
+				     : "default_template",
+			     value, &why)) {
+		qm_call_fail(c, QM_ERR_INVALID, "%s: %s", name,
+			     why ? why : "no value given");
+		return;
+	}
+	g_autofree char *old = g_strdup(qm_inventory_global(d->inv, name));
+	qm_inventory_set_global(d->inv, name, value);
+	if (!save_or_fail(d, c)) {
+		qm_inventory_set_global(d->inv, name, old);
+		return;
+	}
+	emit_property(d, "", name, value);
+	qm_call_reply(c, NULL);
+}
+
+/* ---- tags ---- */
+
+static void reply_tags(struct qm_call *c, struct qm_vm *vm)
+{
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert_value(
+		&dict, "tags",
+		g_variant_new_strv((const char *const *)vm->tags->pdata,
+				   vm->tags->len));
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static void m_tags_list(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	reply_tags(c, vm);
+}
+
+static void m_tags_change(struct qmgrd *d, struct qm_call *c,
+			  struct qm_vm *vm)
+{
+	const char *tag = arg_str(c, "tag");
+	bool add = g_str_has_suffix(qm_call_method(c), "Add");
+	if (tag == NULL || !pol_tag_is_valid(tag)) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "invalid tag '%s' (letters, digits, '_' and '-', "
+			     "at most %d characters)", tag ? tag : "",
+			     POL_TAG_MAX);
+		return;
+	}
+	bool changed = add ? qm_vm_tag_add(vm, tag) : qm_vm_tag_del(vm, tag);
+	if (changed && !save_or_fail(d, c)) {
+		if (add)
+			qm_vm_tag_del(vm, tag);
+		else
+			qm_vm_tag_add(vm, tag);
+		return;
+	}
+	if (changed) {
+		GVariantDict dict;
+		g_variant_dict_init(&dict, NULL);
+		g_variant_dict_insert_value(
+			&dict, "tags",
+			g_variant_new_strv(
+				(const char *const *)vm->tags->pdata,
+				vm->tags->len));
+		qm_admin_emit(d->admin, "vm-tags", vm->name,
+			      g_variant_dict_end(&dict));
+	}
+	qm_call_reply(c, NULL);
+}
+
+/* ---- creation, cloning, removal ---- */
+
+struct create_op {
+	struct qmgrd *d;
+	struct qm_call *call;
+	struct qm_vm *vm;     /* not in the inventory until the volumes exist */
+};
+
+static void create_done(GError *error, void *data)
+{
+	struct create_op *op = data;
+	struct qmgrd *d = op->d;
+
+	if (error != NULL) {
+		qm_call_fail(op->call, QM_ERR_INTERNAL,
+			     "cannot create the volumes of '%s': %s",
+			     op->vm->name, error->message);
+		qm_volumes_remove(d, op->vm->name);
+		qm_vm_destroy(op->vm);
+		g_free(op);
+		return;
+	}
+	if (qm_inventory_find(d->inv, op->vm->name) != NULL) {
+		/* Raced with another create of the same name. */
+		qm_call_fail(op->call, QM_ERR_EXISTS,
+			     "qube '%s' already exists", op->vm->name);
+		qm_vm_destroy(op->vm);
+		g_free(op);
+		return;
+	}
+	qm_inventory_add(d->inv, op->vm);
+	if (!save_or_fail(d, op->call)) {
+		g_ptr_array_remove(d->inv->vms, op->vm); /* destroys it */
+		g_free(op);
+		return;
+	}
+	GVariantDict ev;
+	g_variant_dict_init(&ev, NULL);
+	g_variant_dict_insert(&ev, "class", "s",
+			      pol_vm_class_name(op->vm->cls));
+	qm_admin_emit(d->admin, "vm-added", op->vm->name,
+		      g_variant_dict_end(&ev));
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "uuid", "s", op->vm->uuid);
+	qm_call_reply(op->call, g_variant_dict_end(&dict));
+	g_free(op);
+}
+
+/* The root a new TemplateVM/StandaloneVM copies, or NULL. */
+static struct qm_vm *root_source(struct qmgrd *d, struct qm_vm *vm,
+				 const char *tmpl)
+{
+	if (vm->cls != POL_CLASS_TEMPLATEVM &&
+	    vm->cls != POL_CLASS_STANDALONEVM)
+		return NULL;
+	const char *name = tmpl ? tmpl
+				: qm_inventory_global(d->inv,
+						      "default_template");
+	return *name ? qm_inventory_find(d->inv, name) : NULL;
+}
+
+static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
+{
+	const char *name = qm_call_vm(c);
+	const char *cls_name = arg_str(c, "class");
+	const char *tmpl = arg_str(c, "template");
+	const char *label = arg_str(c, "label");
+	const char *why = NULL;
+	enum pol_vm_class cls = POL_CLASS_APPVM;
+
+	if (!qm_vm_name_check(name, &why)) {
+		qm_call_fail(c, QM_ERR_INVALID, "invalid name '%s': %s", name,
+			     why);
+		return;
+	}
+	if (qm_inventory_find(d->inv, name) != NULL) {
+		qm_call_fail(c, QM_ERR_EXISTS, "qube '%s' already exists",
+			     name);
+		return;
+	}
+	if (d->inv->vms->len >= QM_INVENTORY_VMS_MAX) {
+		qm_call_fail(c, QM_ERR_INVALID, "too many qubes");
+		return;
+	}
+	if (cls_name != NULL && (!pol_vm_class_from_name(cls_name, &cls) ||
+				 cls == POL_CLASS_ADMINVM)) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "unknown class '%s' (AppVM, TemplateVM, "
+			     "StandaloneVM, DispVM)", cls_name);
+		return;
+	}
+
+	struct qm_vm *vm = qm_vm_create(name, cls, NULL);
+	g_autofree char *refwhy = NULL;
+	GVariant *props = NULL;
+	if (label != NULL)
+		qm_vm_prop_set(vm, "label", label);
+	if (tmpl != NULL && (cls == POL_CLASS_APPVM || cls == POL_CLASS_DISPVM))
+		qm_vm_prop_set(vm, "template", tmpl);
+	if (g_variant_lookup(qm_call_args(c), "properties", "@a{ss}",
+			     &props)) {
+		GVariantIter it;
+		const char *k, *v;
+		g_variant_iter_init(&it, props);
+		while (g_variant_iter_next(&it, "{&s&s}", &k, &v))
+			qm_vm_prop_set(vm, k, v);
+		g_variant_unref(props);
+	}
+	/* Check every property as qvm-prefs would. */
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, vm->props);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct qm_prop_def *def = qm_prop_find(k);
+		g_autofree char *norm = NULL;
+		if (def == NULL || def->readonly) {
+			qm_call_fail(c, QM_ERR_INVALID,
+				     "unknown or read-only property '%s'",
+				     (char *)k);
+			goto fail;
+		}
+		norm = qm_prop_normalise(def, v, &why);
+		if (norm == NULL) {
+			qm_call_fail(c, QM_ERR_INVALID,
+				     "%s: invalid value '%s': %s", (char *)k,
+				     (char *)v, why);
+			goto fail;
+		}
+		g_hash_table_iter_replace(&it, g_steal_pointer(&norm));
+	}
+	g_hash_table_iter_init(&it, vm->props);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct qm_prop_def *def = qm_prop_find(k);
+		if (def->type == QM_PROP_VMREF &&
+		    !check_reference(d, vm, k, v, &refwhy)) {
+			qm_call_fail(c, QM_ERR_INVALID, "%s: %s", (char *)k,
+				     refwhy);
+			goto fail;
+		}
+	}
+	g_autofree char *eff = qm_inventory_prop(d->inv, vm, "template");
+	if ((cls == POL_CLASS_APPVM || cls == POL_CLASS_DISPVM) &&
+	    !check_reference(d, vm, "template", eff, &refwhy)) {
+		qm_call_fail(c, QM_ERR_INVALID, "template: %s%s", refwhy,
+			     *eff ? "" : " (give --template, or set "
+					 "qvm-prefs dom0 default_template)");
+		goto fail;
+	}
+	struct qm_vm *src = root_source(d, vm, tmpl);
+	if ((cls == POL_CLASS_TEMPLATEVM || cls == POL_CLASS_STANDALONEVM) &&
+	    (src == NULL || (src->cls != POL_CLASS_TEMPLATEVM &&
+			     src->cls != POL_CLASS_STANDALONEVM))) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "a new %s copies the root of a TemplateVM: give "
+			     "--template", cls_name);
+		goto fail;
+	}
+	if (src != NULL && src->state != QM_VM_HALTED) {
+		qm_call_fail(c, QM_ERR_STATE,
+			     "'%s' is running; its root can be copied only "
+			     "when it is halted", src->name);
+		goto fail;
+	}
+
+	struct create_op *op = g_new0(struct create_op, 1);
+	op->d = d;
+	op->call = c;
+	op->vm = vm;
+	qm_volumes_create(d, vm, src, NULL, create_done, op);
+	return;
+fail:
+	qm_vm_destroy(vm);
+}
+
+static void m_clone(struct qmgrd *d, struct qm_call *c, struct qm_vm *src)
+{
+	const char *name = arg_str(c, "name");
+	const char *why = NULL;
+
+	if (name == NULL || !qm_vm_name_check(name, &why)) {
+		qm_call_fail(c, QM_ERR_INVALID, "invalid name '%s': %s",
+			     name ? name : "", why ? why : "missing");
+		return;
+	}
+	if (qm_inventory_find(d->inv, name) != NULL) {
+		qm_call_fail(c, QM_ERR_EXISTS, "qube '%s' already exists",
+			     name);
+		return;
+	}
+	if (src->state != QM_VM_HALTED) {
+		qm_call_fail(c, QM_ERR_STATE,
+			     "'%s' is %s; shut it down before cloning "
+			     "(qvm-shutdown --wait %s)", src->name,
+			     qm_vm_state_name(src->state), src->name);
+		return;
+	}
+	struct qm_vm *vm = qm_vm_create(name, src->cls, NULL);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, src->props);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		qm_vm_prop_set(vm, k, v);
+	for (guint i = 0; i < src->tags->len; i++)
+		qm_vm_tag_add(vm, g_ptr_array_index(src->tags, i));
+
+	struct create_op *op = g_new0(struct create_op, 1);
+	op->d = d;
+	op->call = c;
+	op->vm = vm;
+	bool own_root = src->cls == POL_CLASS_TEMPLATEVM ||
+			src->cls == POL_CLASS_STANDALONEVM;
+	qm_volumes_create(d, vm, own_root ? src : NULL, src, create_done, op);
+}
+
+static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	if (vm->state != QM_VM_HALTED) {
+		qm_call_fail(c, QM_ERR_STATE,
+			     "'%s' is %s; shut it down first (qvm-shutdown "
+			     "--wait %s)", vm->name,
+			     qm_vm_state_name(vm->state), vm->name);
+		return;
+	}
+	g_autofree char *users = qm_inventory_users_of(d->inv, vm);
+	if (users != NULL) {
+		qm_call_fail(c, QM_ERR_IN_USE,
+			     "'%s' is still used by: %s (change their "
+			     "template/default_dispvm first)", vm->name, users);
+		return;
+	}
+	g_autofree char *name = g_strdup(vm->name);
+	/* Take it out of the inventory first: once that is on disk, a crash
+	 * leaves only an orphan volume directory, collected at start. */
+	guint idx = 0;
+	g_ptr_array_find(d->inv->vms, vm, &idx);
+	g_ptr_array_steal_index(d->inv->vms, idx);
+	g_autoptr(GError) err = NULL;
+	if (!qmgrd_save(d, &err)) {
+		qm_inventory_add(d->inv, vm);
+		qm_call_fail(c, QM_ERR_INTERNAL,
+			     "cannot save the inventory: %s", err->message);
+		return;
+	}
+	qm_vm_destroy(vm);
+	qm_volumes_remove(d, name);
+	qm_admin_emit(d->admin, "vm-removed", name, NULL);
+	qm_call_reply(c, NULL);
+}
+
+/* ---- lifecycle (lifecycle.c does the work) ---- */
+
+static void life_done(GError *error, const char *code, void *data)
+{
+	struct qm_call *c = data;
+	if (error != NULL)
+		qm_call_fail(c, code ? code : QM_ERR_INTERNAL, "%s",
+			     error->message);
+	else
+		qm_call_reply(c, NULL);
+}
+
+static void m_start(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	qm_lifecycle_start(d, vm, life_done, c);
+}
+
+static void m_shutdown(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	qm_lifecycle_shutdown(d, vm, arg_bool(c, "wait", false),
+			      arg_uint(c, "timeout", 60), life_done, c);
+}
+
+static void m_kill(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	qm_lifecycle_kill(d, vm, life_done, c);
+}
+
+static void m_subscribe(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
+{
+	qm_call_subscribe(c);
+}
+
+struct method {
+	const char *name;
+	bool needs_vm;
+	method_fn fn;
+};
+
+static const struct method methods[] = {
+	{ "vm.List", false, m_list },
+	{ "vm.Create", false, m_create },
+	{ "vm.Clone", true, m_clone },
+	{ "vm.Remove", true, m_remove },
+	{ "vm.Start", true, m_start },
+	{ "vm.Shutdown", true, m_shutdown },
+	{ "vm.Kill", true, m_kill },
+	{ "vm.prefs.List", true, m_prefs_list },
+	{ "vm.prefs.Get", true, m_prefs_get },
+	{ "vm.prefs.Set", true, m_prefs_set },
+	{ "vm.prefs.Reset", true, m_prefs_reset },
+	{ "global.prefs.List", false, m_global_list },
+	{ "global.prefs.Get", false, m_global_get },
+	{ "global.prefs.Set", false, m_global_set },
+	{ "global.prefs.Reset", false, m_global_set },
+	{ "vm.tags.List", true, m_tags_list },
+	{ "vm.tags.Add", true, m_tags_change },
+	{ "vm.tags.Del", true, m_tags_change },
+	{ "events.Subscribe", false, m_subscribe },
+};
+
+void qm_admin_dispatch(struct qmgrd *d, struct qm_call *c)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+		if (strcmp(methods[i].name, qm_call_method(c)) != 0)
+			continue;
+		struct qm_vm *vm = NULL;
+		if (methods[i].needs_vm && (vm = find_or_fail(d, c)) == NULL)
+			return;
+		methods[i].fn(d, c, vm);
+		return;
+	}
+	g_autofree char *m = g_strescape(qm_call_method(c), NULL);
+	qm_call_fail(c, QM_ERR_INVALID, "unknown method '%s'", m);
+}

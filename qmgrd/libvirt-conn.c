@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "libvirt-conn.h"
+
+#include <gio/gio.h>
+#include <libvirt/virterror.h>
+#include <libxml/xpath.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "domain-xml.h"
+#include "xml-util.h"
+
+#define LV_ERROR g_quark_from_static_string("qm-libvirt-error")
+
+struct qm_libvirt {
+	struct qmgrd *d;
+	virConnectPtr conn;
+	int lifecycle_cb;
+	qm_lv_stopped_fn stopped;
+};
+
+static GThread *event_thread;
+
+static gpointer run_events(gpointer unused)
+{
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			g_usleep(100000);
+	return NULL;
+}
+
+static void lv_error(GError **error, const char *what)
+{
+	const char *msg = virGetLastErrorMessage();
+	g_set_error(error, LV_ERROR, 1, "%s: %s", what,
+		    msg ? msg : "unknown libvirt error");
+}
+
+char *qm_libvirt_domain_name(struct qmgrd *d, const char *vm)
+{
+	return g_strdup_printf("qmgr-%s-%s", d->instance, vm);
+}
+
+/* The qube name if `name` is a domain of this instance, else NULL. */
+static const char *vm_of_domain(struct qm_libvirt *lv, const char *name)
+{
+	g_autofree char *prefix = g_strdup_printf("qmgr-%s-", lv->d->instance);
+	if (!g_str_has_prefix(name, prefix))
+		return NULL;
+	return name + strlen(prefix);
+}
+
+struct stopped_ev {
+	struct qm_libvirt *lv;
+	char *vm;
+	bool crashed;
+};
+
+static gboolean deliver_stopped(gpointer data)
+{
+	struct stopped_ev *ev = data;
+	ev->lv->stopped(ev->lv->d, ev->vm, ev->crashed);
+	g_free(ev->vm);
+	g_free(ev);
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs in the libvirt event thread: hand over to the main loop. */
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
+			int detail, void *opaque)
+{
+	struct qm_libvirt *lv = opaque;
+	if (event != VIR_DOMAIN_EVENT_STOPPED)
+		return 0;
+	const char *vm = vm_of_domain(lv, virDomainGetName(dom));
+	if (vm == NULL)
+		return 0;
+	struct stopped_ev *ev = g_new0(struct stopped_ev, 1);
+	ev->lv = lv;
+	ev->vm = g_strdup(vm);
+	ev->crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
+		      detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
+	g_main_context_invoke(NULL, deliver_stopped, ev);
+	return 0;
+}
+
+struct qm_libvirt *qm_libvirt_connect(struct qmgrd *d, qm_lv_stopped_fn cb,
+				      GError **error)
+{
+	if (event_thread == NULL) {
+		if (virEventRegisterDefaultImpl() < 0) {
+			lv_error(error, "libvirt event loop");
+			return NULL;
+		}
+		event_thread = g_thread_new("libvirt-events", run_events,
+					    NULL);
+	}
+	virConnectPtr conn = virConnectOpen(d->libvirt_uri);
+	if (conn == NULL) {
+		g_autofree char *what = g_strdup_printf(
+			"cannot connect to libvirt at %s (is libvirtd running?"
+			" start it with: libvirtd -d)", d->libvirt_uri);
+		lv_error(error, what);
+		return NULL;
+	}
+	struct qm_libvirt *lv = g_new0(struct qm_libvirt, 1);
+	lv->d = d;
+	lv->conn = conn;
+	lv->stopped = cb;
+	lv->lifecycle_cb = virConnectDomainEventRegisterAny(
+		conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
+	if (lv->lifecycle_cb < 0)
+		g_warning("no libvirt lifecycle events: %s",
+			  virGetLastErrorMessage());
+	return lv;
+}
+
+void qm_libvirt_close(struct qm_libvirt *lv)
+{
+	if (lv == NULL)
+		return;
+	if (lv->lifecycle_cb >= 0)
+		virConnectDomainEventDeregisterAny(lv->conn, lv->lifecycle_cb);
+	virConnectClose(lv->conn);
+	g_free(lv);
+}
+
+/* ---- calls in a worker thread ---- */
+
+struct lv_job {
+	struct qm_libvirt *lv;
+	char *arg;              /* XML or domain name */
+	bool create;
+	qm_lv_done_fn done;
+	void *data;
+};
+
+static void job_free(gpointer p)
+{
+	struct lv_job *j = p;
+	g_free(j->arg);
+	g_free(j);
+}
+
+static void job_thread(GTask *task, gpointer src, gpointer data,
+		       GCancellable *cancel)
+{
+	struct lv_job *j = data;
+	GError *err = NULL;
+
+	if (j->create) {
+		virDomainPtr dom = virDomainCreateXML(j->lv->conn, j->arg, 0);
+		if (dom == NULL) {
+			lv_error(&err, "cannot start the domain");
+			g_task_return_error(task, err);
+			return;
+		}
+		virDomainFree(dom);
+	} else {
+		virDomainPtr dom = virDomainLookupByName(j->lv->conn, j->arg);
+		if (dom == NULL) {
+			/* already gone: that is what was wanted */
+			g_task_return_boolean(task, TRUE);
+			return;
+		}
+		int rc = virDomainDestroy(dom);
+		virDomainFree(dom);
+		if (rc < 0) {
+			lv_error(&err, "cannot stop the domain");
+			g_task_return_error(task, err);
+			return;
+		}
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void job_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct lv_job *j = g_task_get_task_data(G_TASK(res));
+	GError *err = NULL;
+	g_task_propagate_boolean(G_TASK(res), &err);
+	j->done(err, j->data);
+	g_clear_error(&err);
+}
+
+static void run_job(struct qm_libvirt *lv, char *arg, bool create,
+		    qm_lv_done_fn done, void *data)
+{
+	struct lv_job *j = g_new0(struct lv_job, 1);
+	j->lv = lv;
+	j->arg = arg;
+	j->create = create;
+	j->done = done;
+	j->data = data;
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, job_done, NULL);
+	g_task_set_task_data(task, j, job_free);
+	g_task_run_in_thread(task, job_thread);
+}
+
+void qm_libvirt_create(struct qm_libvirt *lv, const char *xml,
+		       qm_lv_done_fn done, void *data)
+{
+	run_job(lv, g_strdup(xml), true, done, data);
+}
+
+void qm_libvirt_destroy(struct qm_libvirt *lv, const char *vm,
+			qm_lv_done_fn done, void *data)
+{
+	run_job(lv, qm_libvirt_domain_name(lv->d, vm), false, done, data);
+}
+
+bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,
+			      GError **error)
+{
+	g_autofree char *name = qm_libvirt_domain_name(lv->d, vm);
+	g_autoptr(virDomain) dom = virDomainLookupByName(lv->conn, name);
+	if (dom == NULL || virDomainShutdown(dom) < 0) {
+		lv_error(error, "cannot ask the domain to shut down");
+		return false;
+	}
+	return true;
+}
+
+GPtrArray *qm_libvirt_running(struct qm_libvirt *lv, GError **error)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(lv->conn, &doms,
+					 VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0) {
+		lv_error(error, "cannot list domains");
+		return NULL;
+	}
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	for (int i = 0; i < n; i++) {
+		const char *vm = vm_of_domain(lv, virDomainGetName(doms[i]));
+		g_autofree char *xml = NULL, *inst = NULL, *mvm = NULL;
+		if (vm != NULL)
+			xml = virDomainGetXMLDesc(doms[i], 0);
+		/* Trust the name only when the metadata agrees with it. */
+		if (xml && qm_domain_xml_owner(xml, &inst, &mvm) &&
+		    strcmp(inst, lv->d->instance) == 0 &&
+		    strcmp(mvm, vm) == 0)
+			g_ptr_array_add(out, g_strdup(vm));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return out;
+}
+
+char *qm_libvirt_agent_socket(struct qm_libvirt *lv, const char *vm)
+{
+	g_autofree char *name = qm_libvirt_domain_name(lv->d, vm);
+	g_autoptr(virDomain) dom = virDomainLookupByName(lv->conn, name);
+	if (dom == NULL)
+		return NULL;
+	g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+	if (xml == NULL)
+		return NULL;
+	g_autoptr(xmlDoc) doc = qm_xml_parse(xml, strlen(xml), name, NULL);
+	if (doc == NULL)
+		return NULL;
+	g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+	g_autoptr(xmlXPathObject) r = xmlXPathEvalExpression(
+		BAD_CAST "/domain/devices/channel[target/@name='"
+			 QM_AGENT_PORT "']/source/@path", ctx);
+	if (r == NULL || r->nodesetval == NULL || r->nodesetval->nodeNr != 1)
+		return NULL;
+	xmlChar *v = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
+	char *path = g_strdup((const char *)v);
+	xmlFree(v);
+	return path;
+}

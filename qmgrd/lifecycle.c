@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "conn.h"
+#include "domain-xml.h"
+#include "libvirt-conn.h"
+#include "volumes.h"
+
+#define LIFE_ERROR g_quark_from_static_string("qm-lifecycle-error")
+
+struct waiter {
+	qm_life_done_fn done;
+	void *data;
+};
+
+/* Runtime state of a qube that is not halted (vm->runtime). */
+struct runtime {
+	struct qmgrd *d;
+	char *name;             /* the qube may be removed meanwhile: look
+				   it up by name */
+	struct qm_conn *agent;
+	guint timer;            /* start or shutdown timeout */
+	guint retry;            /* agent socket connect retry */
+	GArray *start_waiters;  /* struct waiter */
+	GArray *stop_waiters;
+	bool stopping;          /* shutdown or kill was asked for */
+	bool agent_ready;
+	char *console_log;
+};
+
+static struct qm_vm *vm_of(struct runtime *rt)
+{
+	return qm_inventory_find(rt->d->inv, rt->name);
+}
+
+static void set_state(struct qmgrd *d, struct qm_vm *vm,
+		      enum qm_vm_state state, const char *detail)
+{
+	vm->state = state;
+	g_free(vm->state_detail);
+	vm->state_detail = g_strdup(detail ? detail : "");
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "state", "s", qm_vm_state_name(state));
+	g_variant_dict_insert(&dict, "detail", "s", vm->state_detail);
+	qm_admin_emit(d->admin, "vm-state", vm->name,
+		      g_variant_dict_end(&dict));
+	g_message("%s: %s%s%s", vm->name, qm_vm_state_name(state),
+		  detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+static void notify(GArray *waiters, GError *error, const char *code)
+{
+	/* Callbacks may add waiters: take the list first. */
+	g_autoptr(GArray) list = g_array_copy(waiters);
+	g_array_set_size(waiters, 0);
+	for (guint i = 0; i < list->len; i++) {
+		struct waiter *w = &g_array_index(list, struct waiter, i);
+		w->done(error, code, w->data);
+	}
+}
+
+static struct runtime *runtime_get(struct qmgrd *d, struct qm_vm *vm)
+{
+	if (vm->runtime == NULL) {
+		struct runtime *rt = g_new0(struct runtime, 1);
+		rt->d = d;
+		rt->name = g_strdup(vm->name);
+		rt->start_waiters = g_array_new(FALSE, FALSE,
+						sizeof(struct waiter));
+		rt->stop_waiters = g_array_new(FALSE, FALSE,
+					       sizeof(struct waiter));
+		vm->runtime = rt;
+	}
+	return vm->runtime;
+}
+
+static void clear_timers(struct runtime *rt)
+{
+	if (rt->timer)
+		g_source_remove(rt->timer);
+	if (rt->retry)
+		g_source_remove(rt->retry);
+	rt->timer = rt->retry = 0;
+}
+
+static void runtime_free(struct qm_vm *vm)
+{
+	struct runtime *rt = vm->runtime;
+	if (rt == NULL)
+		return;
+	clear_timers(rt);
+	qm_conn_destroy(rt->agent);
+	g_array_free(rt->start_waiters, TRUE);
+	g_array_free(rt->stop_waiters, TRUE);
+	g_free(rt->console_log);
+	g_free(rt->name);
+	g_free(rt);
+	vm->runtime = NULL;
+}
+
+static GError *error_new(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static GError *error_new(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	GError *e = g_error_new_valist(LIFE_ERROR, 1, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+/* The domain is gone: clean up and tell everyone. */
+static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
+			   const char *why)
+{
+	struct runtime *rt = vm->runtime;
+	bool asked = rt && rt->stopping;
+	bool was_starting = vm->state == QM_VM_TRANSIENT;
+
+	qm_volumes_drop_volatile(d, vm->name);
+	if (crashed || (!asked && !was_starting && vm->state != QM_VM_HALTED))
+		set_state(d, vm, QM_VM_CRASHED, why ? why : "the domain stopped "
+			  "unexpectedly");
+	set_state(d, vm, QM_VM_HALTED, why);
+	if (rt == NULL)
+		return;
+	clear_timers(rt);
+	if (rt->start_waiters->len > 0) {
+		g_autoptr(GError) e = error_new(
+			"'%s' stopped while starting%s%s (console log: %s)",
+			vm->name, why ? ": " : "", why ? why : "",
+			rt->console_log ? rt->console_log : "?");
+		notify(rt->start_waiters, e, QM_ERR_LIBVIRT);
+	}
+	notify(rt->stop_waiters, NULL, NULL);
+	runtime_free(vm);
+}
+
+void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *name,
+				 bool crashed)
+{
+	struct qm_vm *vm = qm_inventory_find(d->inv, name);
+	if (vm == NULL || vm->state == QM_VM_HALTED)
+		return;
+	finish_stopped(d, vm, crashed, crashed ? "the guest crashed" : NULL);
+}
+
+/* ---- the agent channel ---- */
+
+static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
+			     void *data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+
+	if (vm == NULL)
+		return;
+	if (msg->type != QM_MSG_HELLO) {
+		/* Nothing else is expected from a guest yet (issue #4 adds
+		 * calls): a guest speaking out of turn loses its channel. */
+		g_warning("%s: agent sent message type %d; dropping its "
+			  "channel", vm->name, msg->type);
+		qm_conn_close(rt->agent);
+		g_free(vm->state_detail);
+		vm->state_detail = g_strdup("agent channel dropped: protocol "
+					    "violation");
+		return;
+	}
+	guint32 version;
+	const char *software;
+	g_variant_get(msg->payload, "(u&s)", &version, &software);
+	if (version < QM_WIRE_VERSION_1) {
+		g_warning("%s: agent protocol version %u unsupported",
+			  vm->name, version);
+		qm_conn_close(rt->agent);
+		return;
+	}
+	if (rt->agent_ready)
+		return;
+	rt->agent_ready = true;
+	if (rt->timer && !rt->stopping) {
+		g_source_remove(rt->timer);
+		rt->timer = 0;
+	}
+	if (vm->state == QM_VM_TRANSIENT) {
+		set_state(rt->d, vm, QM_VM_RUNNING, "");
+		notify(rt->start_waiters, NULL, NULL);
+	}
+}
+
+static void on_agent_closed(struct qm_conn *c, const GError *why, void *data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+
+	rt->agent_ready = false;
+	if (vm == NULL || rt->stopping)
+		return;
+	/* A guest that breaks the protocol loses its channel; the daemon and
+	 * every other qube go on.  The qube is marked so users see it. */
+	g_warning("%s: agent channel dropped: %s", vm->name,
+		  why ? why->message : "closed");
+	g_free(vm->state_detail);
+	vm->state_detail = g_strdup_printf("agent channel dropped: %s",
+					   why ? why->message : "closed");
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "state", "s",
+			      qm_vm_state_name(vm->state));
+	g_variant_dict_insert(&dict, "detail", "s", vm->state_detail);
+	qm_admin_emit(rt->d->admin, "vm-state", vm->name,
+		      g_variant_dict_end(&dict));
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+static gboolean try_agent(gpointer data);
+
+/* Connects to the QEMU end of the agent's virtio-serial port and says
+ * HELLO; the agent answers with its own once it runs. */
+static void attach_agent(struct runtime *rt, const char *socket_path)
+{
+	int fd = connect_unix(socket_path);
+	if (fd < 0) {
+		/* QEMU may not listen yet: try again shortly. */
+		if (rt->retry == 0)
+			rt->retry = g_timeout_add(100, try_agent, rt);
+		return;
+	}
+	g_autofree char *peer = g_strdup_printf("agent of %s", rt->name);
+	rt->agent = qm_conn_create(fd, peer, on_agent_message,
+				   on_agent_closed, rt, NULL);
+	qm_conn_send(rt->agent, QM_MSG_HELLO, 0,
+		     g_variant_new("(us)", QM_WIRE_VERSION,
+				   "qmgrd " QMGR_VERSION));
+}
+
+static char *agent_socket_path(struct qmgrd *d, const char *vm)
+{
+	return g_build_filename(d->paths.run, "vms", vm, "agent.sock", NULL);
+}
+
+static gboolean try_agent(gpointer data)
+{
+	struct runtime *rt = data;
+	rt->retry = 0;
+	if (rt->agent != NULL || vm_of(rt) == NULL)
+		return G_SOURCE_REMOVE;
+	g_autofree char *path = agent_socket_path(rt->d, rt->name);
+	attach_agent(rt, path);
+	return G_SOURCE_REMOVE;
+}
+
+/* ---- start ---- */
+
+static gboolean start_timed_out(gpointer data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+	rt->timer = 0;
+	if (vm == NULL || vm->state != QM_VM_TRANSIENT)
+		return G_SOURCE_REMOVE;
+	g_autoptr(GError) e = error_new(
+		"'%s' did not report in within %d s; its console log is %s. "
+		"The domain was stopped.",
+		vm->name, rt->d->start_timeout_s, rt->console_log);
+	notify(rt->start_waiters, e, QM_ERR_TIMEOUT);
+	rt->stopping = true;
+	qm_lifecycle_kill(rt->d, vm, NULL, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_created(GError *error, void *data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+	if (vm == NULL)
+		return;
+	if (error != NULL) {
+		g_autoptr(GError) e = error_new("cannot start '%s': %s",
+						vm->name, error->message);
+		notify(rt->start_waiters, e, QM_ERR_LIBVIRT);
+		qm_volumes_drop_volatile(rt->d, vm->name);
+		set_state(rt->d, vm, QM_VM_HALTED, error->message);
+		runtime_free(vm);
+		return;
+	}
+	rt->timer = g_timeout_add_seconds(rt->d->start_timeout_s,
+					  start_timed_out, rt);
+	g_autofree char *path = agent_socket_path(rt->d, vm->name);
+	attach_agent(rt, path);
+}
+
+/* What a qube boots: its template's (or its own) kernel, root and
+ * command line. */
+struct boot {
+	char *kernel, *initrd, *cmdline, *root_base;
+	bool own_root;
+};
+
+static void boot_clear(struct boot *b)
+{
+	g_free(b->kernel);
+	g_free(b->initrd);
+	g_free(b->cmdline);
+	g_free(b->root_base);
+}
+
+static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
+		     GError **error)
+{
+	const char *owner = vm->name;
+	g_autofree char *tmpl = qm_inventory_prop(d->inv, vm, "template");
+	b->own_root = vm->cls == POL_CLASS_TEMPLATEVM ||
+		      vm->cls == POL_CLASS_STANDALONEVM;
+	if (!b->own_root) {
+		struct qm_vm *t = *tmpl ? qm_inventory_find(d->inv, tmpl)
+					: NULL;
+		if (t == NULL) {
+			g_set_error(error, LIFE_ERROR, 1,
+				    "'%s' has no template (qvm-prefs %s "
+				    "template NAME)", vm->name, vm->name);
+			return false;
+		}
+		if (t->state != QM_VM_HALTED) {
+			/* Its root is being changed: an overlay of it now
+			 * would see a half-written filesystem. */
+			g_set_error(error, LIFE_ERROR, 1,
+				    "template '%s' of '%s' is running; shut it "
+				    "down first (qvm-shutdown --wait %s)",
+				    t->name, vm->name, t->name);
+			return false;
+		}
+		owner = t->name;
+	}
+	b->kernel = qm_volume_path(d, owner, "kernel");
+	b->initrd = qm_volume_path(d, owner, "initramfs");
+	b->root_base = qm_volume_path(d, owner, "root.qcow2");
+	g_autofree char *conf = qm_volume_path(d, owner, "template.conf");
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree char *base = NULL;
+	if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL))
+		base = g_key_file_get_string(kf, "Template", "kernel_cmdline",
+					     NULL);
+	g_autofree char *opts = qm_inventory_prop(d->inv, vm, "kernelopts");
+	b->cmdline = g_strdup_printf("%s qmgr.name=%s%s%s",
+				     base ? base : "console=ttyS0 root=/dev/vda rw",
+				     vm->name, *opts ? " " : "", opts);
+	for (const char *f = b->kernel; f; f = f == b->kernel ? b->initrd
+							     : NULL) {
+		if (!g_file_test(f, G_FILE_TEST_EXISTS)) {
+			g_set_error(error, LIFE_ERROR, 1,
+				    "%s is missing: the volumes of '%s' are "
+				    "incomplete", f, owner);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct start_op {
+	struct runtime *rt;
+	char *xml;
+};
+
+static void on_volatile_ready(GError *error, void *data)
+{
+	struct start_op *op = data;
+	struct runtime *rt = op->rt;
+	struct qm_vm *vm = vm_of(rt);
+	if (vm == NULL || error != NULL) {
+		if (vm != NULL) {
+			g_autoptr(GError) e = error_new(
+				"cannot prepare the root of '%s': %s",
+				vm->name, error->message);
+			notify(rt->start_waiters, e, QM_ERR_INTERNAL);
+			set_state(rt->d, vm, QM_VM_HALTED, error->message);
+			runtime_free(vm);
+		}
+		g_free(op->xml);
+		g_free(op);
+		return;
+	}
+	qm_libvirt_create(rt->d->lv, op->xml, on_created, rt);
+	g_free(op->xml);
+	g_free(op);
+}
+
+void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
+			qm_life_done_fn done, void *data)
+{
+	struct waiter w = { done, data };
+	GError *err = NULL;
+
+	if (vm->state == QM_VM_RUNNING) {
+		g_autoptr(GError) e = error_new("'%s' is already running",
+						vm->name);
+		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	if (vm->state == QM_VM_TRANSIENT) {
+		/* Already starting: answer when that start ends. */
+		g_array_append_val(runtime_get(d, vm)->start_waiters, w);
+		return;
+	}
+	if (vm->state == QM_VM_HALTING) {
+		g_autoptr(GError) e = error_new(
+			"'%s' is shutting down; start it again once halted",
+			vm->name);
+		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	if (vm->cls == POL_CLASS_TEMPLATEVM) {
+		for (guint i = 0; i < d->inv->vms->len; i++) {
+			struct qm_vm *o = g_ptr_array_index(d->inv->vms, i);
+			g_autofree char *t = qm_inventory_prop(d->inv, o,
+							       "template");
+			if (o->state != QM_VM_HALTED &&
+			    strcmp(t, vm->name) == 0) {
+				g_autoptr(GError) e = error_new(
+					"'%s' runs on this template; a "
+					"TemplateVM starts only when none of "
+					"its qubes runs", o->name);
+				done(e, QM_ERR_STATE, data);
+				return;
+			}
+		}
+	}
+
+	struct boot b = { 0 };
+	if (!boot_for(d, vm, &b, &err)) {
+		done(err, QM_ERR_INVALID, data);
+		g_error_free(err);
+		boot_clear(&b);
+		return;
+	}
+	g_autofree char *run_dir = g_build_filename(d->paths.run, "vms",
+						    vm->name, NULL);
+	g_mkdir_with_parents(run_dir, 0755);
+	g_autofree char *sock = agent_socket_path(d, vm->name);
+	g_unlink(sock);
+	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
+						   d->paths.logs, vm->name);
+	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
+	g_autofree char *priv = qm_volume_path(d, vm->name, "private.qcow2");
+	g_autofree char *root = b.own_root
+					? qm_volume_path(d, vm->name,
+							 "root.qcow2")
+					: qm_volume_path(d, vm->name,
+							 "volatile.qcow2");
+	g_autofree char *mem = qm_inventory_prop(d->inv, vm, "memory");
+	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
+	struct qm_domain_spec spec = {
+		.domain_name = domname,
+		.uuid = vm->uuid,
+		.instance = d->instance,
+		.vm_name = vm->name,
+		.accel = d->accel,
+		.memory_mib = (unsigned)g_ascii_strtoull(mem, NULL, 10),
+		.vcpus = (unsigned)g_ascii_strtoull(vcpus, NULL, 10),
+		.kernel = b.kernel,
+		.initrd = b.initrd,
+		.cmdline = b.cmdline,
+		.root_disk = root,
+		.private_disk = priv,
+		.agent_socket = sock,
+		.console_log = console,
+	};
+
+	struct runtime *rt = runtime_get(d, vm);
+	g_array_append_val(rt->start_waiters, w);
+	rt->stopping = false;
+	rt->agent_ready = false;
+	g_free(rt->console_log);
+	rt->console_log = g_strdup(console);
+	set_state(d, vm, QM_VM_TRANSIENT, "starting");
+
+	struct start_op *op = g_new0(struct start_op, 1);
+	op->rt = rt;
+	op->xml = qm_domain_xml_build(&spec);
+	if (b.own_root)
+		on_volatile_ready(NULL, op);
+	else
+		qm_volumes_make_volatile(d, vm, b.root_base,
+					 on_volatile_ready, op);
+	boot_clear(&b);
+}
+
+/* ---- shutdown and kill ---- */
+
+struct kill_op {
+	struct qmgrd *d;
+	char *name;
+	qm_life_done_fn done;
+	void *data;
+};
+
+static void on_destroyed(GError *error, void *data)
+{
+	struct kill_op *op = data;
+	struct qm_vm *vm = qm_inventory_find(op->d->inv, op->name);
+	if (error != NULL) {
+		if (op->done)
+			op->done(error, QM_ERR_LIBVIRT, op->data);
+	} else {
+		if (vm != NULL && vm->state != QM_VM_HALTED)
+			finish_stopped(op->d, vm, false, "killed");
+		if (op->done)
+			op->done(NULL, NULL, op->data);
+	}
+	g_free(op->name);
+	g_free(op);
+}
+
+void qm_lifecycle_kill(struct qmgrd *d, struct qm_vm *vm,
+		       qm_life_done_fn done, void *data)
+{
+	if (vm->state == QM_VM_HALTED) {
+		if (done) {
+			g_autoptr(GError) e = error_new("'%s' is not running",
+							vm->name);
+			done(e, QM_ERR_STATE, data);
+		}
+		return;
+	}
+	runtime_get(d, vm)->stopping = true;
+	struct kill_op *op = g_new0(struct kill_op, 1);
+	op->d = d;
+	op->name = g_strdup(vm->name);
+	op->done = done;
+	op->data = data;
+	qm_libvirt_destroy(d->lv, vm->name, on_destroyed, op);
+}
+
+static gboolean shutdown_timed_out(gpointer data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+	rt->timer = 0;
+	if (vm == NULL)
+		return G_SOURCE_REMOVE;
+	g_autoptr(GError) e = error_new(
+		"'%s' did not halt in time; it is still %s (qvm-kill %s forces "
+		"it off)", vm->name, qm_vm_state_name(vm->state), vm->name);
+	notify(rt->stop_waiters, e, QM_ERR_TIMEOUT);
+	return G_SOURCE_REMOVE;
+}
+
+void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
+			   unsigned timeout_s, qm_life_done_fn done,
+			   void *data)
+{
+	if (vm->state == QM_VM_HALTED) {
+		g_autoptr(GError) e = error_new("'%s' is not running",
+						vm->name);
+		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	struct runtime *rt = runtime_get(d, vm);
+	rt->stopping = true;
+	if (vm->state != QM_VM_HALTING) {
+		set_state(d, vm, QM_VM_HALTING, "shutdown requested");
+		bool sent = rt->agent && rt->agent_ready &&
+			    qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
+		if (!sent) {
+			/* No agent to ask: ACPI power button instead. */
+			GError *err = NULL;
+			if (!qm_libvirt_acpi_shutdown(d->lv, vm->name, &err)) {
+				g_warning("%s: %s", vm->name, err->message);
+				g_error_free(err);
+			}
+		}
+	}
+	if (!wait) {
+		done(NULL, NULL, data);
+		return;
+	}
+	struct waiter w = { done, data };
+	g_array_append_val(rt->stop_waiters, w);
+	if (rt->timer)
+		g_source_remove(rt->timer);
+	rt->timer = g_timeout_add_seconds(timeout_s ? timeout_s : 60,
+					  shutdown_timed_out, rt);
+}
+
+/* ---- daemon start and exit ---- */
+
+void qm_lifecycle_adopt(struct qmgrd *d)
+{
+	GError *err = NULL;
+	g_autoptr(GPtrArray) running = qm_libvirt_running(d->lv, &err);
+	if (running == NULL) {
+		g_warning("cannot adopt running qubes: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	for (guint i = 0; i < running->len; i++) {
+		const char *name = g_ptr_array_index(running, i);
+		struct qm_vm *vm = qm_inventory_find(d->inv, name);
+		if (vm == NULL) {
+			/* Ours, but unknown: a qube removed while qmgrd was
+			 * down, or a crash mid-operation. */
+			g_message("stopping domain of unknown qube '%s'", name);
+			struct kill_op *op = g_new0(struct kill_op, 1);
+			op->d = d;
+			op->name = g_strdup(name);
+			qm_libvirt_destroy(d->lv, name, on_destroyed, op);
+			continue;
+		}
+		struct runtime *rt = runtime_get(d, vm);
+		set_state(d, vm, QM_VM_RUNNING, "adopted after qmgrd restart");
+		g_autofree char *sock = qm_libvirt_agent_socket(d->lv, name);
+		if (sock != NULL)
+			attach_agent(rt, sock);
+	}
+}
+
+void qm_lifecycle_detach_all(struct qmgrd *d)
+{
+	for (guint i = 0; i < d->inv->vms->len; i++)
+		runtime_free(g_ptr_array_index(d->inv->vms, i));
+}

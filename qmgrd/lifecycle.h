@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Starting, stopping and watching qubes: volumes, domain XML, libvirt, and
+ * the guest agent's channel (a qube is Running once its agent said HELLO).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "daemon.h"
+
+/* `code` is one of the QM_ERR_* of admin.h when error is set. */
+typedef void (*qm_life_done_fn)(GError *error, const char *code, void *data);
+
+void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
+			qm_life_done_fn done, void *data);
+void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
+			   unsigned timeout_s, qm_life_done_fn done,
+			   void *data);
+void qm_lifecycle_kill(struct qmgrd *d, struct qm_vm *vm,
+		       qm_life_done_fn done, void *data);
+
+/* libvirt told us a domain of ours stopped. */
+void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *vm,
+				 bool crashed);
+
+/* At start: adopts running domains of this instance (reconnecting to their
+ * agents), and stops domains of ours that the inventory does not know. */
+void qm_lifecycle_adopt(struct qmgrd *d);
+/* On exit: closes agent channels, leaving the qubes running. */
+void qm_lifecycle_detach_all(struct qmgrd *d);

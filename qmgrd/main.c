@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qmgrd: the compartment manager daemon.
+ *
+ *   qmgrd [--root DIR] [--libvirt-uri URI] [--accel auto|kvm|tcg]
+ *         [--template-dir DIR] [--start-timeout S]
+ *
+ * Keeps the inventory, runs qubes through libvirt, and serves the admin
+ * API.  Exiting (SIGTERM/SIGINT) leaves running qubes alone; the next
+ * qmgrd adopts them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "atomic-file.h"
+#include "libvirt-conn.h"
+#include "lifecycle.h"
+#include "volumes.h"
+
+static void paths_init(struct qm_paths *p, const char *root,
+		       const char *template_dir)
+{
+	p->root = g_strdup(root ? root : "");
+	p->etc = g_strconcat(p->root, "/etc/qmgr", NULL);
+	p->lib = g_strconcat(p->root, "/var/lib/qmgr", NULL);
+	p->run = g_strconcat(p->root, "/run/qmgr", NULL);
+	p->logs = g_strconcat(p->root, "/var/log/qmgr", NULL);
+	p->socket = g_build_filename(p->run, "qmgrd.sock", NULL);
+	p->inventory = g_build_filename(p->lib, "qmgr.xml", NULL);
+	p->vms = g_build_filename(p->lib, "vms", NULL);
+	p->template_src = g_strdup(template_dir
+					   ? template_dir
+					   : QMGR_DATADIR "/qmgr/templates");
+}
+
+static void paths_clear(struct qm_paths *p)
+{
+	g_free(p->root);
+	g_free(p->etc);
+	g_free(p->lib);
+	g_free(p->run);
+	g_free(p->logs);
+	g_free(p->socket);
+	g_free(p->inventory);
+	g_free(p->vms);
+	g_free(p->template_src);
+}
+
+static bool make_dirs(struct qm_paths *p, GError **error)
+{
+	/* 0755 along the way: QEMU (another user) must reach the images. */
+	const char *dirs[] = { p->etc, p->lib, p->vms, p->run, p->logs };
+	for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		if (g_mkdir_with_parents(dirs[i], 0755) < 0) {
+			g_set_error(error, G_FILE_ERROR,
+				    g_file_error_from_errno(errno),
+				    "cannot create %s: %s", dirs[i],
+				    g_strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* This installation's id, made once: it marks the libvirt domains this
+ * qmgrd owns, so that instances sharing a libvirtd keep apart. */
+static char *instance_id(struct qm_paths *p, GError **error)
+{
+	g_autofree char *path = g_build_filename(p->lib, "instance-id", NULL);
+	g_autofree char *id = NULL;
+	if (g_file_get_contents(path, &id, NULL, NULL)) {
+		g_strstrip(id);
+		bool ok = strlen(id) == 8;
+		for (const char *c = id; ok && *c; c++)
+			ok = g_ascii_isxdigit(*c);
+		if (ok)
+			return g_steal_pointer(&id);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s is corrupt (expected 8 hex digits); restore "
+			    "it, or remove it if no qube of this qmgrd is "
+			    "running", path);
+		return NULL;
+	}
+	g_autofree char *uuid = g_uuid_string_random();
+	id = g_strndup(uuid, 8);
+	g_autofree char *line = g_strconcat(id, "\n", NULL);
+	if (!qm_atomic_write(path, line, strlen(line), 0644, error))
+		return NULL;
+	return g_steal_pointer(&id);
+}
+
+/* Directories under vms/ that no qube owns: left by a crash during
+ * create or remove. */
+static void collect_orphans(struct qmgrd *d)
+{
+	g_autoptr(GDir) dir = g_dir_open(d->paths.vms, 0, NULL);
+	const char *n;
+	g_autoptr(GPtrArray) junk = g_ptr_array_new_with_free_func(g_free);
+	while (dir && (n = g_dir_read_name(dir)) != NULL)
+		if (qm_inventory_find(d->inv, n) == NULL)
+			g_ptr_array_add(junk, g_strdup(n));
+	for (guint i = 0; i < junk->len; i++) {
+		g_message("removing orphaned volumes of '%s'",
+			  (char *)g_ptr_array_index(junk, i));
+		qm_volumes_remove(d, g_ptr_array_index(junk, i));
+	}
+}
+
+/* ---- first start: import the installed template ---- */
+
+struct import_op {
+	struct qmgrd *d;
+	struct qm_vm *tmpl;
+	struct qm_vm *dvm;
+};
+
+static void import_dvm_done(GError *error, void *data)
+{
+	struct import_op *op = data;
+	struct qmgrd *d = op->d;
+	GError *err = NULL;
+	if (error != NULL) {
+		g_warning("cannot create default-dvm: %s", error->message);
+		qm_volumes_remove(d, op->dvm->name);
+		qm_vm_destroy(op->dvm);
+		g_free(op);
+		return;
+	}
+	qm_inventory_add(d->inv, op->dvm);
+	qm_inventory_set_global(d->inv, "default_dispvm", "default-dvm");
+	if (!qmgrd_save(d, &err)) {
+		g_warning("%s", err->message);
+		g_error_free(err);
+	}
+	g_message("first start: imported template 'minimal' and created "
+		  "'default-dvm'");
+	g_free(op);
+}
+
+static void import_template_done(GError *error, void *data)
+{
+	struct import_op *op = data;
+	struct qmgrd *d = op->d;
+	GError *err = NULL;
+	if (error != NULL) {
+		g_warning("cannot import the default template: %s",
+			  error->message);
+		qm_volumes_remove(d, op->tmpl->name);
+		qm_vm_destroy(op->tmpl);
+		g_free(op);
+		return;
+	}
+	qm_inventory_add(d->inv, op->tmpl);
+	qm_inventory_set_global(d->inv, "default_template", op->tmpl->name);
+	if (!qmgrd_save(d, &err)) {
+		g_warning("%s", err->message);
+		g_error_free(err);
+	}
+	/* As Qubes ships: an AppVM that disposables are based on. */
+	op->dvm = qm_vm_create("default-dvm", POL_CLASS_APPVM, NULL);
+	qm_vm_prop_set(op->dvm, "template_for_dispvms", "True");
+	qm_vm_prop_set(op->dvm, "label", "red");
+	qm_volumes_create(d, op->dvm, NULL, NULL, import_dvm_done, op);
+}
+
+static void first_start(struct qmgrd *d)
+{
+	if (d->inv->vms->len > 0)
+		return;
+	g_autofree char *src = g_build_filename(d->paths.template_src,
+						"minimal", NULL);
+	g_autofree char *conf = g_build_filename(src, "template.conf", NULL);
+	if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
+		g_message("no installed template at %s: nothing imported", src);
+		return;
+	}
+	struct import_op *op = g_new0(struct import_op, 1);
+	op->d = d;
+	op->tmpl = qm_vm_create("minimal", POL_CLASS_TEMPLATEVM, NULL);
+	qm_vm_prop_set(op->tmpl, "label", "black");
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL)) {
+		/* The template's own sizing becomes the TemplateVM's, and so
+		 * its AppVMs' default. */
+		const char *keys[] = { "memory", "vcpus" };
+		for (size_t i = 0; i < 2; i++) {
+			g_autofree char *v = g_key_file_get_string(
+				kf, "Template", keys[i], NULL);
+			const char *why;
+			g_autofree char *n =
+				v ? qm_prop_normalise(qm_prop_find(keys[i]),
+						      v, &why)
+				  : NULL;
+			if (n != NULL)
+				qm_vm_prop_set(op->tmpl, keys[i], n);
+		}
+	}
+	g_message("first start: importing template from %s", src);
+	qm_volumes_import_template(d, op->tmpl, src, import_template_done, op);
+}
+
+static void autostart_done(GError *error, const char *code, void *data)
+{
+	char *name = data;
+	if (error != NULL)
+		g_warning("autostart of '%s' failed: %s", name, error->message);
+	g_free(name);
+}
+
+static void autostart(struct qmgrd *d)
+{
+	for (guint i = 0; i < d->inv->vms->len; i++) {
+		struct qm_vm *vm = g_ptr_array_index(d->inv->vms, i);
+		g_autofree char *a = qm_inventory_prop(d->inv, vm, "autostart");
+		if (strcmp(a, "True") == 0 && vm->state == QM_VM_HALTED)
+			qm_lifecycle_start(d, vm, autostart_done,
+					   g_strdup(vm->name));
+	}
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct qmgrd *d = data;
+	g_message("exiting; running qubes are left running");
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+int main(int argc, char **argv)
+{
+	struct qmgrd d = { 0 };
+	g_autofree char *root = NULL, *uri = NULL, *accel = NULL;
+	g_autofree char *template_dir = NULL;
+	int start_timeout = 120;
+	GError *err = NULL;
+	int rc = EXIT_FAILURE;
+	GOptionEntry entries[] = {
+		{ "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
+		  "Keep all state under DIR (DIR/etc/qmgr, DIR/var/lib/qmgr, "
+		  "DIR/run/qmgr)", "DIR" },
+		{ "libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &uri,
+		  "libvirt connection (default qemu:///system)", "URI" },
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &accel,
+		  "auto, kvm or tcg (default auto)", "ACCEL" },
+		{ "template-dir", 0, 0, G_OPTION_ARG_FILENAME, &template_dir,
+		  "Installed templates (default " QMGR_DATADIR
+		  "/qmgr/templates)", "DIR" },
+		{ "start-timeout", 0, 0, G_OPTION_ARG_INT, &start_timeout,
+		  "Seconds a qube may take to report in (default 120)", "S" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("- the qmgr compartment manager");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "qmgrd: %s\n", err->message);
+		g_error_free(err);
+		return 2;
+	}
+	enum qm_accel wanted = QM_ACCEL_AUTO;
+	if (accel != NULL && !qm_accel_parse(accel, &wanted)) {
+		fprintf(stderr, "qmgrd: --accel %s: expected auto, kvm or "
+				"tcg\n", accel);
+		return 2;
+	}
+	if (start_timeout < 1 || start_timeout > 3600) {
+		fprintf(stderr, "qmgrd: --start-timeout: 1 to 3600 seconds\n");
+		return 2;
+	}
+	if (root != NULL && !g_path_is_absolute(root)) {
+		g_autofree char *cwd = g_get_current_dir();
+		char *abs = g_build_filename(cwd, root, NULL);
+		g_free(root);
+		root = abs;
+	}
+
+	paths_init(&d.paths, root, template_dir);
+	d.libvirt_uri = g_strdup(uri ? uri : "qemu:///system");
+	d.start_timeout_s = start_timeout;
+	d.loop = g_main_loop_new(NULL, FALSE);
+	g_autofree char *why = NULL;
+	d.accel = qm_accel_choose(wanted, "/proc/cpuinfo", "/dev/kvm", &why);
+	g_message("%s", why);
+
+	if (!make_dirs(&d.paths, &err) ||
+	    (d.instance = instance_id(&d.paths, &err)) == NULL)
+		goto fail;
+	d.inv = qm_inventory_create(d.paths.inventory);
+	if (!qm_inventory_load(d.inv, &err)) {
+		g_prefix_error(&err, "cannot read the inventory (it was not "
+				     "changed; fix or restore it): ");
+		goto fail;
+	}
+	d.lv = qm_libvirt_connect(&d, qm_lifecycle_domain_stopped, &err);
+	if (d.lv == NULL)
+		goto fail;
+	d.admin = qm_admin_create(&d, &err);
+	if (d.admin == NULL)
+		goto fail;
+
+	collect_orphans(&d);
+	qm_lifecycle_adopt(&d);
+	first_start(&d);
+	autostart(&d);
+	g_unix_signal_add(SIGTERM, on_signal, &d);
+	g_unix_signal_add(SIGINT, on_signal, &d);
+	g_message("qmgrd %s ready on %s (instance %s, libvirt %s)",
+		  QMGR_VERSION, d.paths.socket, d.instance, d.libvirt_uri);
+	g_main_loop_run(d.loop);
+	rc = EXIT_SUCCESS;
+	goto out;
+fail:
+	fprintf(stderr, "qmgrd: %s\n", err->message);
+	g_error_free(err);
+out:
+	qm_admin_destroy(d.admin);
+	if (d.inv != NULL)
+		qm_lifecycle_detach_all(&d);
+	qm_libvirt_close(d.lv);
+	qm_inventory_destroy(d.inv);
+	g_main_loop_unref(d.loop);
+	g_free(d.instance);
+	g_free(d.libvirt_uri);
+	paths_clear(&d.paths);
+	return rc;
+}
