@@ -217,7 +217,7 @@ void pol_decision_finish(struct pol_decision *d)
 	if (d->ask_targets != NULL)
 		g_ptr_array_free(d->ask_targets, TRUE);
 	d->ask_targets = NULL;
-	g_clear_pointer(&d->ask_default, g_free);
+	d->ask_default = NULL;
 }
 
 char *pol_decision_format(const struct pol_decision *d)

@@ -38,6 +38,9 @@ struct pol_token {
 
 /* ---- the VMs ---- */
 struct pol_vm {
+	unsigned index;         /* position in pol_system.vms */
+	const char *target;     /* as an ask candidate: name, or dom0 */
+	char *dispvm_target;    /* "@dispvm:NAME" */
 	char *name;
 	char uuid[37];          /* "" when unknown */
 	enum pol_vm_class cls;
@@ -103,9 +106,20 @@ bool tok_match_source(const struct pol_token *tok, const struct pol_system *sys,
 		      const struct pol_vm *source);
 bool tok_match_target(const struct pol_token *tok, const struct pol_system *sys,
 		      const struct pol_vm *source, const struct intended *it);
+/*
+ * A set of ask candidates: for VM i, bit 2i is the VM itself and bit 2i+1
+ * a new disposable of it ("@dispvm:NAME"); `dispvm` is the unresolved
+ * "@dispvm".  Bits instead of strings keep an ask decision allocation-light.
+ */
+struct target_set {
+	guint64 *bits;
+	size_t words;
+	bool dispvm;
+};
+
 /* Adds (add=true) or removes every target `tok` expands to; see ask.c. */
 void tok_expand(const struct pol_token *tok, const struct pol_system *sys,
-		GHashTable *set, bool add);
+		struct target_set *set, bool add);
 
 /* ---- rules and policies ---- */
 struct pol_rule {

@@ -17,6 +17,13 @@
 
 #define FIELDS_MAX 16  /* a rule has at most 5 fields + 5 options */
 
+/* White space as Python's str.split() sees it in ASCII (Qubes splits rule
+ * lines with it): g_ascii_isspace() plus the vertical tab. */
+static bool is_space(char c)
+{
+	return g_ascii_isspace(c) || c == '\v';
+}
+
 /* Splits on ASCII white space, in place; returns the field count, or
  * FIELDS_MAX + 1 when there are more fields than that. */
 static size_t split_fields(char *line, char **fields)
@@ -25,14 +32,14 @@ static size_t split_fields(char *line, char **fields)
 	char *p = line;
 
 	for (;;) {
-		while (*p != '\0' && g_ascii_isspace(*p))
+		while (*p != '\0' && is_space(*p))
 			p++;
 		if (*p == '\0')
 			return n;
 		if (n == FIELDS_MAX)
 			return FIELDS_MAX + 1;
 		fields[n++] = p;
-		while (*p != '\0' && !g_ascii_isspace(*p))
+		while (*p != '\0' && !is_space(*p))
 			p++;
 		if (*p != '\0')
 			*p++ = '\0';

@@ -132,7 +132,9 @@ void pol_policy_destroy(struct pol_policy *policy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(pol_policy, pol_policy_destroy)
 
 bool pol_policy_is_valid(const struct pol_policy *policy);
-/* "FILE:LINE: message" (or "FILE: message" for a whole file), in order. */
+/* "FILE:LINE: message" (or "FILE: message" for a whole file), in order.
+ * Past POL_ERRORS_MAX errors, one last entry "(N more errors not shown)"
+ * counts the rest. */
 size_t pol_policy_error_count(const struct pol_policy *policy);
 const char *pol_policy_error(const struct pol_policy *policy, size_t i);
 size_t pol_policy_rule_count(const struct pol_policy *policy);
@@ -181,9 +183,11 @@ struct pol_decision {
 	const char *user;              /* allow/ask: user= or NULL */
 	bool notify;
 	bool autostart;
-	/* ask: sorted candidate targets (owned) and default (owned or NULL) */
+	/* ask: sorted candidate targets and the default (NULL when none).
+	 * The array is the decision's; its strings belong to the system and
+	 * stay valid while the system lives. */
 	GPtrArray *ask_targets;
-	char *ask_default;
+	const char *ask_default;
 };
 
 /* Decides `req`.  Always fills `out` (deny on any problem); returns true

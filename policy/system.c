@@ -9,6 +9,7 @@ static void vm_free(struct pol_vm *vm)
 	if (vm == NULL)
 		return;
 	g_free(vm->name);
+	g_free(vm->dispvm_target);
 	g_strfreev(vm->tags);
 	g_free(vm->default_dispvm);
 	g_free(vm->template_name);
@@ -28,6 +29,12 @@ static struct pol_vm *make_adminvm(const char *name)
 
 static void index_vm(struct pol_system *sys, struct pol_vm *vm)
 {
+	vm->target = vm->cls == POL_CLASS_ADMINVM ? "dom0" : vm->name;
+	g_free(vm->dispvm_target);
+	vm->dispvm_target = g_strconcat("@dispvm:", vm->name, NULL);
+	/* Indexes follow the array: replacing the admin VM shifts them. */
+	for (guint i = 0; i < sys->vms->len; i++)
+		((struct pol_vm *)g_ptr_array_index(sys->vms, i))->index = i;
 	g_hash_table_insert(sys->by_name, vm->name, vm);
 	if (vm->uuid[0] != '\0')
 		g_hash_table_insert(sys->by_uuid, vm->uuid, vm);

@@ -231,7 +231,8 @@ static bool classify(const char *text, struct pol_token *out, char **msg)
 		if (!tag_is_valid(tag))
 			return fail(msg,
 				    "invalid tag in '%s' (a tag has only "
-				    "letters, digits, '_' and '-')", q);
+				    "letters, digits, '_' and '-', at most %d "
+				    "characters)", q, POL_TAG_MAX);
 		out->kind = TOK_TAG;
 		out->value = g_strdup(tag);
 		return true;
@@ -243,7 +244,8 @@ static bool classify(const char *text, struct pol_token *out, char **msg)
 		if (!tag_is_valid(tag))
 			return fail(msg,
 				    "invalid tag in '%s' (a tag has only "
-				    "letters, digits, '_' and '-')", q);
+				    "letters, digits, '_' and '-', at most %d "
+				    "characters)", q, POL_TAG_MAX);
 		out->kind = TOK_DISPVM_TAG;
 		out->value = g_strdup(tag);
 		return true;
@@ -434,32 +436,30 @@ bool tok_match_target(const struct pol_token *tok, const struct pol_system *sys,
 
 /* ---- expansion, for the ask target list ---- */
 
-static void set_apply(GHashTable *set, char *item, bool add)
+static void set_bit(struct target_set *set, size_t bit, bool add)
 {
+	guint64 mask = (guint64)1 << (bit % 64);
 	if (add)
-		g_hash_table_add(set, item);
-	else {
-		g_hash_table_remove(set, item);
-		g_free(item);
-	}
+		set->bits[bit / 64] |= mask;
+	else
+		set->bits[bit / 64] &= ~mask;
 }
 
-static void expand_vm(const struct pol_vm *vm, GHashTable *set, bool add)
+static void expand_vm(const struct pol_vm *vm, struct target_set *set,
+		      bool add)
 {
-	set_apply(set, g_strdup(vm->cls == POL_CLASS_ADMINVM ? "dom0"
-							      : vm->name),
-		  add);
+	set_bit(set, 2 * (size_t)vm->index, add);
 }
 
-static void expand_dispvm_template(const struct pol_vm *vm, GHashTable *set,
-				   bool add)
+static void expand_dispvm_template(const struct pol_vm *vm,
+				   struct target_set *set, bool add)
 {
 	if (vm != NULL && vm->template_for_dispvms)
-		set_apply(set, g_strconcat("@dispvm:", vm->name, NULL), add);
+		set_bit(set, 2 * (size_t)vm->index + 1, add);
 }
 
 void tok_expand(const struct pol_token *tok, const struct pol_system *sys,
-		GHashTable *set, bool add)
+		struct target_set *set, bool add)
 {
 	const struct pol_vm *vm;
 
@@ -480,7 +480,7 @@ void tok_expand(const struct pol_token *tok, const struct pol_system *sys,
 				expand_vm(vm, set, add);
 			expand_dispvm_template(vm, set, add);
 		}
-		set_apply(set, g_strdup("@dispvm"), add);
+		set->dispvm = add;
 		return;
 	case TOK_TYPE:
 	case TOK_TAG:
@@ -491,7 +491,7 @@ void tok_expand(const struct pol_token *tok, const struct pol_system *sys,
 		}
 		return;
 	case TOK_DISPVM:
-		set_apply(set, g_strdup("@dispvm"), add);
+		set->dispvm = add;
 		return;
 	case TOK_DISPVM_NAME:
 	case TOK_DISPVM_UUID:

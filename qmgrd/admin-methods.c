@@ -448,6 +448,12 @@ static void m_tags_change(struct qmgrd *d, struct qm_call *c,
 			     POL_TAG_MAX);
 		return;
 	}
+	if (!add && !qm_vm_has_tag(vm, tag)) {
+		qm_call_fail(c, QM_ERR_NOT_FOUND,
+			     "qube '%s' has no tag '%s' (qvm-tags %s lists "
+			     "them)", vm->name, tag, vm->name);
+		return;
+	}
 	bool changed = add ? qm_vm_tag_add(vm, tag) : qm_vm_tag_del(vm, tag);
 	if (changed && !save_or_fail(d, c)) {
 		if (add)
@@ -542,8 +548,8 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 	enum pol_vm_class cls = POL_CLASS_APPVM;
 
 	if (!qm_vm_name_check(name, &why)) {
-		qm_call_fail(c, QM_ERR_INVALID, "invalid name '%s': %s", name,
-			     why);
+		qm_call_fail(c, QM_ERR_INVALID, "invalid qube name '%s': %s",
+			     name, why);
 		return;
 	}
 	if (qm_inventory_find(d->inv, name) != NULL) {
@@ -565,6 +571,7 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 
 	struct qm_vm *vm = qm_vm_create(name, cls, NULL);
 	g_autofree char *refwhy = NULL;
+	g_autofree char *eff = NULL;
 	GVariant *props = NULL;
 	if (label != NULL)
 		qm_vm_prop_set(vm, "label", label);
@@ -588,8 +595,9 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 		g_autofree char *norm = NULL;
 		if (def == NULL || def->readonly) {
 			qm_call_fail(c, QM_ERR_INVALID,
-				     "unknown or read-only property '%s'",
-				     (char *)k);
+				     "unknown or read-only property '%s' "
+				     "(qvm-prefs --help-properties lists "
+				     "them)", (char *)k);
 			goto fail;
 		}
 		norm = qm_prop_normalise(def, v, &why);
@@ -611,7 +619,7 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 			goto fail;
 		}
 	}
-	g_autofree char *eff = qm_inventory_prop(d->inv, vm, "template");
+	eff = qm_inventory_prop(d->inv, vm, "template");
 	if ((cls == POL_CLASS_APPVM || cls == POL_CLASS_DISPVM) &&
 	    !check_reference(d, vm, "template", eff, &refwhy)) {
 		qm_call_fail(c, QM_ERR_INVALID, "template: %s%s", refwhy,
@@ -651,7 +659,7 @@ static void m_clone(struct qmgrd *d, struct qm_call *c, struct qm_vm *src)
 	const char *why = NULL;
 
 	if (name == NULL || !qm_vm_name_check(name, &why)) {
-		qm_call_fail(c, QM_ERR_INVALID, "invalid name '%s': %s",
+		qm_call_fail(c, QM_ERR_INVALID, "invalid qube name '%s': %s",
 			     name ? name : "", why ? why : "missing");
 		return;
 	}

@@ -5,8 +5,13 @@ set -euo pipefail
 
 QMGR_BUILD_PACKAGES=(
 	meson ninja-build gcc pkg-config python3
-	libglib2.0-dev
+	libglib2.0-dev libvirt-dev libxml2-dev
 	scdoc
+	# the minimal template is built from Debian packages with these
+	apt e2fsprogs xz-utils gzip binutils
+)
+QMGR_RUN_PACKAGES=(
+	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 )
 QMGR_TEST_PACKAGES=(
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
@@ -28,5 +33,6 @@ qmgr_install_packages() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" "${QMGR_TEST_PACKAGES[@]}"
+	qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" \
+		"${QMGR_RUN_PACKAGES[@]}" "${QMGR_TEST_PACKAGES[@]}"
 fi

@@ -5,7 +5,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" "${QMGR_TEST_PACKAGES[@]}" || exit 1
+qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" "${QMGR_RUN_PACKAGES[@]}" \
+	"${QMGR_TEST_PACKAGES[@]}" || exit 1
+# Integration tests boot real guests through the system libvirtd.
+bash scripts/libvirt-up.sh || exit 1
 FUZZ_SECONDS=${QMGR_FUZZ_SECONDS:-60}
 status=0
 
@@ -18,12 +21,13 @@ meson test -C build-test --print-errorlogs --num-processes 2 || status=1
 
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang-14 meson setup build-fuzz -Dfuzzers=true -Dtests=false \
+		-Dtemplates=false \
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		--buildtype=debugoptimized || exit 1
 fi
 ninja -C build-fuzz || exit 1
 # Each fuzzer runs for a bounded time on a copy of its seed corpus; the
-# script prints one line per fuzzer ("PASS name ..." / "FAIL name ...").
+# script prints one line per fuzzer ("NAME: OK, ..." or "NAME: FAILED ...").
 bash tests/fuzz/run-fuzzers.sh build-fuzz "$FUZZ_SECONDS" | tee build-fuzz/fuzz.log
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
@@ -61,9 +65,12 @@ for line in lines:
 # fuzzers: one test each
 try:
     for line in open(sys.argv[2]):
-        if line.startswith("PASS "):
+        name, _, rest = line.partition(": ")
+        if not name.startswith("fuzz-"):
+            continue
+        if rest.startswith("OK"):
             passed += 1
-        elif line.startswith("FAIL "):
+        else:
             failed += 1
 except OSError:
     failed += 1

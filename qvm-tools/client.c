@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "client.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "suggest.h"
+#include "vm.h"
+#include "wire.h"
+
+/* qmgrd answers HELLO at once; longer means it is wedged or not qmgrd. */
+#define HELLO_TIMEOUT_MS 10000
+
+struct qm_client {
+	int fd;
+	char *path;
+	GByteArray *in;
+	uint32_t next_id;
+	GHashTable *outstanding;   /* ids sent and not yet answered */
+	GHashTable *replies;       /* id -> REPLY payload that arrived early */
+	GQueue events;             /* EVENT payloads not yet delivered */
+	bool subscribed;           /* events.Subscribe sent */
+	bool closed;               /* qmgrd hung up */
+	qm_client_event_fn event_fn;
+	void *event_data;
+	GDestroyNotify event_destroy;
+};
+
+G_DEFINE_QUARK(qm-client-error, qm_client_error)
+
+static const struct {
+	const char *name;
+	enum qm_client_error code;
+} daemon_codes[] = {
+	{ "NotFound", QM_CLIENT_ERROR_NOT_FOUND },
+	{ "Exists", QM_CLIENT_ERROR_EXISTS },
+	{ "Invalid", QM_CLIENT_ERROR_INVALID },
+	{ "State", QM_CLIENT_ERROR_STATE },
+	{ "InUse", QM_CLIENT_ERROR_IN_USE },
+	{ "Libvirt", QM_CLIENT_ERROR_LIBVIRT },
+	{ "Timeout", QM_CLIENT_ERROR_TIMEOUT },
+	{ "Denied", QM_CLIENT_ERROR_DENIED },
+	{ "Internal", QM_CLIENT_ERROR_INTERNAL },
+};
+
+const char *qm_client_error_code_name(int code)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(daemon_codes); i++)
+		if ((int)daemon_codes[i].code == code)
+			return daemon_codes[i].name;
+	return NULL;
+}
+
+static enum qm_client_error code_from_name(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(daemon_codes); i++)
+		if (strcmp(daemon_codes[i].name, name) == 0)
+			return daemon_codes[i].code;
+	return QM_CLIENT_ERROR_OTHER;
+}
+
+static const char *env_root(void)
+{
+	const char *root = g_getenv("QMGR_ROOT");
+	return root != NULL && *root != '\0' ? root : NULL;
+}
+
+char *qm_client_socket_path(void)
+{
+	const char *root = env_root();
+	if (root != NULL)
+		return g_build_filename(root, "run", "qmgr", "qmgrd.sock",
+					NULL);
+	return g_build_filename(QMGR_RUNDIR, "qmgr", "qmgrd.sock", NULL);
+}
+
+/* What to do about a failed connection, given its errno. */
+static char *unreachable_hint(int err)
+{
+	if (err == EACCES || err == EPERM)
+		return g_strdup("only root and members of group qmgr may use "
+				"it");
+	if (err == ENAMETOOLONG)
+		return g_strdup("the path is too long for a Unix socket: use "
+				"a shorter QMGR_ROOT");
+	const char *root = env_root();
+	if (root != NULL) {
+		/* quoted only when the shell needs it, to stay readable */
+		bool plain = strspn(root, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789"
+				    "/._-+,:=@%") == strlen(root);
+		g_autofree char *q = plain ? g_strdup(root)
+					   : g_shell_quote(root);
+		return g_strdup_printf("is qmgrd running? start it with: "
+				       "qmgrd --root %s", q);
+	}
+	return g_strdup("is qmgrd running? start it with: qmgrd");
+}
+
+static void set_unreachable(GError **error, const char *path, int err)
+{
+	g_autofree char *hint = unreachable_hint(err);
+	g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_UNREACHABLE,
+		    "cannot reach qmgrd at %s: %s (%s)", path,
+		    g_strerror(err), hint);
+}
+
+void qm_client_destroy(struct qm_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->event_destroy)
+		c->event_destroy(c->event_data);
+	g_queue_clear_full(&c->events, (GDestroyNotify)g_variant_unref);
+	g_hash_table_destroy(c->replies);
+	g_hash_table_destroy(c->outstanding);
+	g_byte_array_unref(c->in);
+	g_free(c->path);
+	g_free(c);
+}
+
+static bool write_all(struct qm_client *c, GBytes *bytes, GError **error)
+{
+	gsize size;
+	const uint8_t *p = g_bytes_get_data(bytes, &size);
+
+	while (size > 0) {
+		/* MSG_NOSIGNAL: a vanished daemon is an error, not SIGPIPE */
+		ssize_t n = send(c->fd, p, size, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE || errno == ECONNRESET)
+				c->closed = true;
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_PROTOCOL,
+				    "lost the connection to qmgrd at %s: %s",
+				    c->path, g_strerror(errno));
+			return false;
+		}
+		p += n;
+		size -= (gsize)n;
+	}
+	return true;
+}
+
+static bool send_msg(struct qm_client *c, enum qm_msg_type type,
+		     GVariant *payload, GError **error)
+{
+	g_autoptr(GBytes) bytes = qm_wire_encode(type, 0, payload);
+	if (bytes == NULL) {
+		g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_INVALID,
+			    "the request is too large to send");
+		return false;
+	}
+	return write_all(c, bytes, error);
+}
+
+/* Milliseconds left until `deadline` (monotonic µs; -1: none) for poll(). */
+static int ms_left(gint64 deadline)
+{
+	if (deadline < 0)
+		return -1;
+	gint64 left = deadline - g_get_monotonic_time();
+	if (left <= 0)
+		return 0;
+	return (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/*
+ * Reads the next whole message.  The decoder checks framing, type, size and
+ * the payload's type and normal form; what the message means is checked by
+ * the caller.
+ */
+static bool read_msg(struct qm_client *c, gint64 deadline,
+		     struct qm_wire_msg *msg, GError **error)
+{
+	for (;;) {
+		size_t used = 0;
+		GError *err = NULL;
+		enum qm_wire_status st = qm_wire_decode(c->in->data,
+							c->in->len, &used,
+							msg, &err);
+		if (st == QM_WIRE_OK) {
+			g_byte_array_remove_range(c->in, 0, (guint)used);
+			return true;
+		}
+		if (st == QM_WIRE_ERROR) {
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_PROTOCOL,
+				    "qmgrd at %s sent an invalid message "
+				    "(%s); is it the same version as this "
+				    "tool?", c->path, err->message);
+			g_error_free(err);
+			return false;
+		}
+
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int r = poll(&pfd, 1, ms_left(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_NO_ANSWER,
+				    "qmgrd at %s did not answer in time",
+				    c->path);
+			return false;
+		}
+		uint8_t buf[16384];
+		ssize_t n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			c->closed = true;
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_PROTOCOL,
+				    "qmgrd at %s closed the connection%s%s",
+				    c->path, n < 0 ? ": " : "",
+				    n < 0 ? g_strerror(errno) : "");
+			return false;
+		}
+		g_byte_array_append(c->in, buf, (guint)n);
+	}
+}
+
+static bool protocol_error(struct qm_client *c, GError **error,
+			   const char *what)
+{
+	g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
+		    "qmgrd at %s broke the protocol: %s", c->path, what);
+	return false;
+}
+
+/* Files a REPLY or EVENT that arrived; anything else is a violation. */
+static bool take_msg(struct qm_client *c, struct qm_wire_msg *msg,
+		     GError **error)
+{
+	guint32 id;
+
+	switch (msg->type) {
+	case QM_MSG_REPLY:
+		g_variant_get_child(msg->payload, 0, "u", &id);
+		if (!g_hash_table_remove(c->outstanding, GUINT_TO_POINTER(id)))
+			return protocol_error(c, error,
+					      "a reply to a call it was not "
+					      "asked");
+		g_hash_table_insert(c->replies, GUINT_TO_POINTER(id),
+				    g_steal_pointer(&msg->payload));
+		return true;
+	case QM_MSG_EVENT:
+		if (!c->subscribed)
+			return protocol_error(c, error,
+					      "an event before "
+					      "events.Subscribe");
+		g_queue_push_tail(&c->events, g_steal_pointer(&msg->payload));
+		return true;
+	default:
+		return protocol_error(c, error, "an unexpected message type");
+	}
+}
+
+static bool hello(struct qm_client *c, const char *software, GError **error)
+{
+	struct qm_wire_msg msg = { 0 };
+	guint32 version;
+
+	gint64 deadline = g_get_monotonic_time() +
+			  (gint64)HELLO_TIMEOUT_MS * 1000;
+	GError *err = NULL;
+	if (!send_msg(c, QM_MSG_HELLO,
+		      g_variant_new("(us)", (guint32)QM_WIRE_VERSION,
+				    software),
+		      &err) ||
+	    !read_msg(c, deadline, &msg, &err)) {
+		/* qmgrd closes at once on peers SO_PEERCRED refuses */
+		if (c->closed)
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_UNREACHABLE,
+				    "qmgrd at %s closed the connection "
+				    "(only root and members of group qmgr "
+				    "may use it)", c->path);
+		else
+			g_propagate_error(error, g_steal_pointer(&err));
+		g_clear_error(&err);
+		return false;
+	}
+	if (msg.type != QM_MSG_HELLO) {
+		qm_wire_msg_clear(&msg);
+		return protocol_error(c, error, "its first message is not "
+					       "HELLO");
+	}
+	g_variant_get(msg.payload, "(u&s)", &version, NULL);
+	qm_wire_msg_clear(&msg);
+	if (version < QM_WIRE_VERSION_1) {
+		g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
+			    "qmgrd at %s speaks protocol version %u, this "
+			    "tool needs %u (install matching versions)",
+			    c->path, version, (unsigned)QM_WIRE_VERSION_1);
+		return false;
+	}
+	return true;
+}
+
+struct qm_client *qm_client_connect(const char *software, GError **error)
+{
+	g_autofree char *path = qm_client_socket_path();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		set_unreachable(error, path, ENAMETOOLONG);
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_unreachable(error, path, errno);
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		close(fd);
+		set_unreachable(error, path, err);
+		return NULL;
+	}
+
+	struct qm_client *c = g_new0(struct qm_client, 1);
+	c->fd = fd;
+	c->path = g_steal_pointer(&path);
+	c->in = g_byte_array_new();
+	c->next_id = 1;
+	c->outstanding = g_hash_table_new(NULL, NULL);
+	c->replies = g_hash_table_new_full(NULL, NULL, NULL,
+					   (GDestroyNotify)g_variant_unref);
+	g_queue_init(&c->events);
+	if (!hello(c, software, error)) {
+		qm_client_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+uint32_t qm_client_send(struct qm_client *c, const char *method,
+			const char *vm, GVariant *args, GError **error)
+{
+	if (args == NULL)
+		args = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+	uint32_t id = c->next_id++;
+	if (c->next_id == 0)
+		c->next_id = 1;
+	GVariant *payload = g_variant_new("(uss@a{sv})", id, method,
+					  vm ? vm : "", args);
+	if (!send_msg(c, QM_MSG_REQUEST, payload, error))
+		return 0;
+	g_hash_table_add(c->outstanding, GUINT_TO_POINTER(id));
+	return id;
+}
+
+/* Turns a REPLY payload into the result or the daemon's error. */
+static GVariant *unpack_reply(GVariant *reply, GError **error)
+{
+	gboolean ok;
+	const char *message;
+	g_autoptr(GVariant) result = NULL;
+
+	g_variant_get(reply, "(ub&s@a{sv})", NULL, &ok, &message, &result);
+	if (ok)
+		return g_steal_pointer(&result);
+
+	const char *code = NULL;
+	if (!g_variant_lookup(result, "code", "&s", &code))
+		code = "";
+	g_set_error_literal(error, QM_CLIENT_ERROR, code_from_name(code),
+			    *message ? message
+				     : "qmgrd refused the call without "
+				       "saying why");
+	return NULL;
+}
+
+GVariant *qm_client_wait(struct qm_client *c, uint32_t id, int timeout_ms,
+			 GError **error)
+{
+	gint64 deadline = timeout_ms < 0 ? -1
+			: g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	for (;;) {
+		gpointer reply = NULL;
+		if (g_hash_table_steal_extended(c->replies,
+						GUINT_TO_POINTER(id), NULL,
+						&reply)) {
+			g_autoptr(GVariant) r = reply;
+			return unpack_reply(r, error);
+		}
+		if (!g_hash_table_contains(c->outstanding,
+					   GUINT_TO_POINTER(id))) {
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_INTERNAL,
+				    "no call %u is waiting for a reply", id);
+			return NULL;
+		}
+		struct qm_wire_msg msg = { 0 };
+		GError *err = NULL;
+		if (!read_msg(c, deadline, &msg, &err)) {
+			if (c->closed) {
+				g_clear_error(&err);
+				g_set_error(error, QM_CLIENT_ERROR,
+					    QM_CLIENT_ERROR_PROTOCOL,
+					    "qmgrd at %s closed the connection "
+					    "before answering (did it stop? "
+					    "see its log)", c->path);
+			} else {
+				g_propagate_error(error, err);
+			}
+			return NULL;
+		}
+		bool ok = take_msg(c, &msg, error);
+		qm_wire_msg_clear(&msg);
+		if (!ok)
+			return NULL;
+	}
+}
+
+GVariant *qm_client_call(struct qm_client *c, const char *method,
+			 const char *vm, GVariant *args, GError **error)
+{
+	uint32_t id = qm_client_send(c, method, vm, args, error);
+	if (id == 0)
+		return NULL;
+	return qm_client_wait(c, id, -1, error);
+}
+
+bool qm_client_subscribe(struct qm_client *c, qm_client_event_fn fn,
+			 void *user_data, GDestroyNotify destroy,
+			 GError **error)
+{
+	if (c->event_destroy)
+		c->event_destroy(c->event_data);
+	c->event_fn = fn;
+	c->event_data = user_data;
+	c->event_destroy = destroy;
+	/* events may overtake the reply */
+	c->subscribed = true;
+	g_autoptr(GVariant) r = qm_client_call(c, "events.Subscribe", "",
+					       NULL, error);
+	return r != NULL;
+}
+
+bool qm_client_dispatch(struct qm_client *c, int timeout_ms, GError **error)
+{
+	gint64 deadline = timeout_ms < 0 ? -1
+			: g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	for (;;) {
+		GVariant *ev;
+		while ((ev = g_queue_pop_head(&c->events)) != NULL) {
+			const char *event, *vm;
+			g_autoptr(GVariant) props = NULL;
+			g_variant_get(ev, "(&s&s@a{sv})", &event, &vm, &props);
+			bool more = c->event_fn == NULL ||
+				    c->event_fn(event, vm, props,
+						c->event_data);
+			g_variant_unref(ev);
+			if (!more)
+				return true;
+		}
+		struct qm_wire_msg msg = { 0 };
+		if (!read_msg(c, deadline, &msg, error))
+			return false;
+		bool ok = take_msg(c, &msg, error);
+		qm_wire_msg_clear(&msg);
+		if (!ok)
+			return false;
+	}
+}
+
+/* ---- shared by the tools ---- */
+
+void qm_tool_fputs_safe(const char *s, FILE *out)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+}
+
+void qm_tool_print_error(const char *prog, const GError *error)
+{
+	fprintf(stderr, "%s: ", prog);
+	qm_tool_fputs_safe(error->message, stderr);
+	fputc('\n', stderr);
+}
+
+/*
+ * The user's own argument, shown back in a message: readable UTF-8 stays
+ * as it is, control characters (C0, DEL, C1) and bytes that are not UTF-8
+ * become C escapes so they cannot act on the terminal.
+ */
+static char *shown(const char *s)
+{
+	if (!g_utf8_validate(s, -1, NULL))
+		return g_strescape(s, NULL);
+	GString *out = g_string_new(NULL);
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if (u < 0x80 && (g_unichar_iscntrl(u) || u == '\\')) {
+			g_autofree char *one = g_strndup(p, 1);
+			g_autofree char *esc = g_strescape(one, NULL);
+			g_string_append(out, esc);
+		} else if (g_unichar_iscntrl(u)) {
+			g_string_append_printf(out, "\\u%04x", u);
+		} else {
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+bool qm_tool_check_text(const char *prog, const char *what, const char *s)
+{
+	if (g_utf8_validate(s, -1, NULL))
+		return true;
+	g_autofree char *s_shown = shown(s);
+	fprintf(stderr, "%s: %s '%s' is not valid UTF-8\n", prog, what,
+		s_shown);
+	return false;
+}
+
+bool qm_tool_check_name(const char *prog, const char *name)
+{
+	const char *why = NULL;
+	if (qm_vm_name_check(name, &why))
+		return true;
+	g_autofree char *name_shown = shown(name);
+	fprintf(stderr, "%s: invalid qube name '%s': %s\n", prog, name_shown,
+		why);
+	return false;
+}
+
+struct qm_client *qm_tool_connect(const char *prog)
+{
+	g_autoptr(GError) err = NULL;
+	struct qm_client *c = qm_client_connect(prog, &err);
+	if (c == NULL)
+		qm_tool_print_error(prog, err);
+	return c;
+}
+
+int qm_tool_usage_error(const char *prog, const char *synopsis,
+			const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\nusage: %s\nTry '%s --help' for more.\n",
+		prog, msg, synopsis, prog);
+	return QM_EXIT_USAGE;
+}
+
+GVariant *qm_tool_list_vms(struct qm_client *c, GError **error)
+{
+	g_autoptr(GVariant) r = qm_client_call(c, "vm.List", "", NULL, error);
+	if (r == NULL)
+		return NULL;
+	GVariant *vms = g_variant_lookup_value(r, "vms",
+					       G_VARIANT_TYPE("aa{sv}"));
+	if (vms == NULL)
+		g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
+			    "qmgrd's vm.List reply has no 'vms' list (is it "
+			    "the same version as this tool?)");
+	return vms;
+}
+
+GVariant *qm_tool_find_vm(GVariant *vms, const char *name)
+{
+	for (gsize i = 0; i < g_variant_n_children(vms); i++) {
+		GVariant *vm = g_variant_get_child_value(vms, i);
+		const char *n;
+		if (g_variant_lookup(vm, "name", "&s", &n) &&
+		    strcmp(n, name) == 0)
+			return vm;
+		g_variant_unref(vm);
+	}
+	return NULL;
+}
+
+void qm_tool_print_not_found(const char *prog, GVariant *vms,
+			     const char *name)
+{
+	gsize n = g_variant_n_children(vms);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(GVariant) vm = g_variant_get_child_value(vms, i);
+		char *s = NULL;
+		if (g_variant_lookup(vm, "name", "s", &s))
+			g_ptr_array_add(names, s);
+	}
+	const char *guess = qm_suggest(name, (const char *const *)names->pdata,
+				       names->len);
+	fprintf(stderr, "%s: qube '", prog);
+	qm_tool_fputs_safe(name, stderr);
+	if (guess != NULL) {
+		fputs("' does not exist (did you mean '", stderr);
+		qm_tool_fputs_safe(guess, stderr);
+		fputs("'?)\n", stderr);
+	} else {
+		fputs("' does not exist (qvm-ls lists them)\n", stderr);
+	}
+}
+
+/* ---- JSON ---- */
+
+void qm_json_append_string(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	const char *p = s;
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x80) {
+			switch (ch) {
+			case '"':
+				g_string_append(out, "\\\"");
+				break;
+			case '\\':
+				g_string_append(out, "\\\\");
+				break;
+			case '\n':
+				g_string_append(out, "\\n");
+				break;
+			case '\r':
+				g_string_append(out, "\\r");
+				break;
+			case '\t':
+				g_string_append(out, "\\t");
+				break;
+			default:
+				if (ch < 0x20 || ch == 0x7f)
+					g_string_append_printf(out,
+							       "\\u%04x",
+							       ch);
+				else
+					g_string_append_c(out, (char)ch);
+			}
+			p++;
+			continue;
+		}
+		gunichar u = g_utf8_get_char_validated(p, -1);
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			/* not UTF-8: JSON cannot carry it */
+			g_string_append(out, "\\ufffd");
+			p++;
+			continue;
+		}
+		const char *next = g_utf8_next_char(p);
+		if (u == 0x2028 || u == 0x2029)
+			/* valid JSON, but not valid JavaScript */
+			g_string_append_printf(out, "\\u%04x", u);
+		else
+			g_string_append_len(out, p, next - p);
+		p = next;
+	}
+	g_string_append_c(out, '"');
+}
+
+static bool is_string_keyed_dict(const GVariantType *t)
+{
+	if (!g_variant_type_is_array(t))
+		return false;
+	const GVariantType *e = g_variant_type_element(t);
+	return g_variant_type_is_dict_entry(e) &&
+	       g_variant_type_equal(g_variant_type_key(e),
+				    G_VARIANT_TYPE_STRING);
+}
+
+void qm_json_append_variant(GString *out, GVariant *v)
+{
+	const GVariantType *t = g_variant_get_type(v);
+
+	switch (g_variant_classify(v)) {
+	case G_VARIANT_CLASS_STRING:
+	case G_VARIANT_CLASS_OBJECT_PATH:
+	case G_VARIANT_CLASS_SIGNATURE:
+		qm_json_append_string(out, g_variant_get_string(v, NULL));
+		return;
+	case G_VARIANT_CLASS_BOOLEAN:
+		g_string_append(out, g_variant_get_boolean(v) ? "true"
+							       : "false");
+		return;
+	case G_VARIANT_CLASS_BYTE:
+		g_string_append_printf(out, "%u", g_variant_get_byte(v));
+		return;
+	case G_VARIANT_CLASS_INT16:
+		g_string_append_printf(out, "%d", g_variant_get_int16(v));
+		return;
+	case G_VARIANT_CLASS_UINT16:
+		g_string_append_printf(out, "%u", g_variant_get_uint16(v));
+		return;
+	case G_VARIANT_CLASS_INT32:
+		g_string_append_printf(out, "%" G_GINT32_FORMAT,
+				       g_variant_get_int32(v));
+		return;
+	case G_VARIANT_CLASS_UINT32:
+		g_string_append_printf(out, "%" G_GUINT32_FORMAT,
+				       g_variant_get_uint32(v));
+		return;
+	case G_VARIANT_CLASS_INT64:
+		g_string_append_printf(out, "%" G_GINT64_FORMAT,
+				       g_variant_get_int64(v));
+		return;
+	case G_VARIANT_CLASS_UINT64:
+		g_string_append_printf(out, "%" G_GUINT64_FORMAT,
+				       g_variant_get_uint64(v));
+		return;
+	case G_VARIANT_CLASS_HANDLE:
+		g_string_append_printf(out, "%" G_GINT32_FORMAT,
+				       g_variant_get_handle(v));
+		return;
+	case G_VARIANT_CLASS_DOUBLE: {
+		double d = g_variant_get_double(v);
+		if (!isfinite(d)) {
+			g_string_append(out, "null");
+			return;
+		}
+		char buf[G_ASCII_DTOSTR_BUF_SIZE];
+		g_string_append(out, g_ascii_dtostr(buf, sizeof(buf), d));
+		return;
+	}
+	case G_VARIANT_CLASS_VARIANT: {
+		g_autoptr(GVariant) inner = g_variant_get_variant(v);
+		qm_json_append_variant(out, inner);
+		return;
+	}
+	case G_VARIANT_CLASS_MAYBE: {
+		g_autoptr(GVariant) inner = g_variant_get_maybe(v);
+		if (inner == NULL)
+			g_string_append(out, "null");
+		else
+			qm_json_append_variant(out, inner);
+		return;
+	}
+	case G_VARIANT_CLASS_ARRAY:
+		if (is_string_keyed_dict(t)) {
+			g_string_append_c(out, '{');
+			for (gsize i = 0; i < g_variant_n_children(v); i++) {
+				g_autoptr(GVariant) key = NULL;
+				g_autoptr(GVariant) val = NULL;
+				g_autoptr(GVariant) e =
+					g_variant_get_child_value(v, i);
+				key = g_variant_get_child_value(e, 0);
+				val = g_variant_get_child_value(e, 1);
+				if (i > 0)
+					g_string_append_c(out, ',');
+				qm_json_append_string(
+					out, g_variant_get_string(key, NULL));
+				g_string_append_c(out, ':');
+				qm_json_append_variant(out, val);
+			}
+			g_string_append_c(out, '}');
+			return;
+		}
+		/* other arrays as JSON arrays */
+		G_GNUC_FALLTHROUGH;
+	case G_VARIANT_CLASS_TUPLE:
+	case G_VARIANT_CLASS_DICT_ENTRY:
+		g_string_append_c(out, '[');
+		for (gsize i = 0; i < g_variant_n_children(v); i++) {
+			g_autoptr(GVariant) child =
+				g_variant_get_child_value(v, i);
+			if (i > 0)
+				g_string_append_c(out, ',');
+			qm_json_append_variant(out, child);
+		}
+		g_string_append_c(out, ']');
+		return;
+	}
+	g_autofree char *text = g_variant_print(v, FALSE);
+	qm_json_append_string(out, text);
+}

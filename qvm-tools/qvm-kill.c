@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvm-kill: power qubes off at once (vm.Kill), without asking the guest.
+ *
+ *   qvm-kill NAME...
+ *
+ * As in Qubes, killing a qube that is already halted is not an error.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+#define PROG "qvm-kill"
+#define SYNOPSIS "qvm-kill NAME..."
+
+static const char help_text[] =
+	"usage: " SYNOPSIS "\n"
+	"Power qubes off immediately, like pulling the plug (no clean "
+	"shutdown;\n"
+	"use qvm-shutdown for that).  Halted qubes are left alone.\n"
+	"\n"
+	"  -h, --help   show this help\n"
+	"\n"
+	"Exit status: 0 all are off, 1 a kill failed or qmgrd is "
+	"unreachable,\n"
+	"2 usage error.\n"
+	QM_TOOL_HELP_ENV
+	"See qvm-kill(1).\n";
+
+int main(int argc, char **argv)
+{
+	gboolean help = FALSE;
+	char **names = NULL;
+	GOptionEntry entries[] = {
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
+		  NULL, NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) client = NULL;
+	g_autoptr(GVariant) vms = NULL;
+	int rc = QM_EXIT_USAGE;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+		goto out;
+	}
+	if (help) {
+		fputs(help_text, stdout);
+		rc = QM_EXIT_OK;
+		goto out;
+	}
+	if (names == NULL || names[0] == NULL) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS,
+					 "name the qubes to kill");
+		goto out;
+	}
+	for (char **n = names; *n; n++)
+		if (!qm_tool_check_name(PROG, *n))
+			goto out;
+
+	rc = QM_EXIT_FAIL;
+	client = qm_tool_connect(PROG);
+	if (client == NULL)
+		goto out;
+	vms = qm_tool_list_vms(client, &err);
+	if (vms == NULL) {
+		qm_tool_print_error(PROG, err);
+		goto out;
+	}
+	rc = QM_EXIT_OK;
+	for (char **n = names; *n; n++) {
+		g_autoptr(GVariant) vm = qm_tool_find_vm(vms, *n);
+		const char *state;
+		if (vm == NULL) {
+			qm_tool_print_not_found(PROG, vms, *n);
+			rc = QM_EXIT_FAIL;
+			continue;
+		}
+		if (g_variant_lookup(vm, "state", "&s", &state) &&
+		    strcmp(state, "Halted") == 0)
+			continue;
+		g_autoptr(GVariant) r = qm_client_call(client, "vm.Kill", *n,
+						       NULL, &err);
+		if (r == NULL) {
+			qm_tool_print_error(PROG, err);
+			g_clear_error(&err);
+			rc = QM_EXIT_FAIL;
+		}
+	}
+out:
+	g_strfreev(names);
+	return rc;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvm-remove: delete qubes and their volumes (vm.Remove).
+ *
+ *   qvm-remove [-f] NAME...
+ *
+ * Without -f it asks for each qube on the terminal; without a terminal to
+ * ask on it refuses rather than guess.  qmgrd refuses to remove a running
+ * qube or one that others use (as template or default_dispvm).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define PROG "qvm-remove"
+#define SYNOPSIS "qvm-remove [-f] NAME..."
+
+static const char help_text[] =
+	"usage: " SYNOPSIS "\n"
+	"Remove qubes, with their private volumes.  Asks for confirmation "
+	"on the\n"
+	"terminal unless -f is given.\n"
+	"\n"
+	"  -f, --force   do not ask\n"
+	"  -h, --help    show this help\n"
+	"\n"
+	"Exit status: 0 all removed, 1 a removal failed or was declined or "
+	"qmgrd is\n"
+	"unreachable, 2 usage error (including: no terminal to ask on and no "
+	"-f).\n"
+	QM_TOOL_HELP_ENV
+	"See qvm-remove(1).\n";
+
+/* Asks on the terminal; anything but y/yes is no, as is end of input. */
+static bool confirm(const char *name)
+{
+	char line[64];
+
+	fprintf(stderr, "Remove qube %s? [y/N] ", name);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fputc('\n', stderr);
+		return false;
+	}
+	g_strstrip(line);
+	return g_ascii_strcasecmp(line, "y") == 0 ||
+	       g_ascii_strcasecmp(line, "yes") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	gboolean help = FALSE, force = FALSE;
+	char **names = NULL;
+	GOptionEntry entries[] = {
+		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, NULL, NULL },
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
+		  NULL, NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) client = NULL;
+	g_autoptr(GVariant) vms = NULL;
+	int rc = QM_EXIT_USAGE;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+		goto out;
+	}
+	if (help) {
+		fputs(help_text, stdout);
+		rc = QM_EXIT_OK;
+		goto out;
+	}
+	if (names == NULL || names[0] == NULL) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS,
+					 "name the qubes to remove");
+		goto out;
+	}
+	for (char **n = names; *n; n++)
+		if (!qm_tool_check_name(PROG, *n))
+			goto out;
+	if (!force && !isatty(STDIN_FILENO)) {
+		fprintf(stderr,
+			"%s: not removing anything: standard input is not a "
+			"terminal to ask for confirmation on (use -f to "
+			"remove without asking)\n", PROG);
+		goto out;
+	}
+
+	rc = QM_EXIT_FAIL;
+	client = qm_tool_connect(PROG);
+	if (client == NULL)
+		goto out;
+	if (!force) {
+		/* do not ask about a qube that is not there */
+		vms = qm_tool_list_vms(client, &err);
+		if (vms == NULL) {
+			qm_tool_print_error(PROG, err);
+			goto out;
+		}
+	}
+	rc = QM_EXIT_OK;
+	for (char **n = names; *n; n++) {
+		if (!force) {
+			g_autoptr(GVariant) vm = qm_tool_find_vm(vms, *n);
+			if (vm == NULL) {
+				qm_tool_print_not_found(PROG, vms, *n);
+				rc = QM_EXIT_FAIL;
+				continue;
+			}
+			if (!confirm(*n)) {
+				fprintf(stderr, "%s: %s not removed\n", PROG,
+					*n);
+				rc = QM_EXIT_FAIL;
+				continue;
+			}
+		}
+		g_autoptr(GVariant) r = qm_client_call(client, "vm.Remove", *n,
+						       NULL, &err);
+		if (r == NULL) {
+			qm_tool_print_error(PROG, err);
+			g_clear_error(&err);
+			rc = QM_EXIT_FAIL;
+		}
+	}
+out:
+	g_strfreev(names);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvm-start: start qubes (vm.Start), one after the other as Qubes does; each
+ * call returns when the qube's agent has reported in.
+ *
+ *   qvm-start [--skip-if-running] NAME...
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+#define PROG "qvm-start"
+#define SYNOPSIS "qvm-start [--skip-if-running] NAME..."
+
+static const char help_text[] =
+	"usage: " SYNOPSIS "\n"
+	"Start qubes and wait until each is ready (its agent has reported "
+	"in).\n"
+	"\n"
+	"  --skip-if-running   do nothing for qubes that are not halted\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	"Exit status: 0 all started, 1 a qube failed to start or qmgrd is "
+	"unreachable,\n"
+	"2 usage error.\n"
+	QM_TOOL_HELP_ENV
+	"See qvm-start(1).\n";
+
+/* With --skip-if-running: true when `name` exists and is not halted. */
+static bool is_up(GVariant *vms, const char *name)
+{
+	g_autoptr(GVariant) vm = qm_tool_find_vm(vms, name);
+	const char *state;
+	if (vm == NULL || !g_variant_lookup(vm, "state", "&s", &state))
+		return false;
+	return strcmp(state, "Halted") != 0 && strcmp(state, "Crashed") != 0;
+}
+
+int main(int argc, char **argv)
+{
+	gboolean help = FALSE, skip = FALSE;
+	char **names = NULL;
+	GOptionEntry entries[] = {
+		{ "skip-if-running", 0, 0, G_OPTION_ARG_NONE, &skip, NULL,
+		  NULL },
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
+		  NULL, NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) client = NULL;
+	g_autoptr(GVariant) vms = NULL;
+	int rc = QM_EXIT_USAGE;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+		goto out;
+	}
+	if (help) {
+		fputs(help_text, stdout);
+		rc = QM_EXIT_OK;
+		goto out;
+	}
+	if (names == NULL || names[0] == NULL) {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS,
+					 "name the qubes to start");
+		goto out;
+	}
+	for (char **n = names; *n; n++)
+		if (!qm_tool_check_name(PROG, *n))
+			goto out;
+
+	rc = QM_EXIT_FAIL;
+	client = qm_tool_connect(PROG);
+	if (client == NULL)
+		goto out;
+	if (skip) {
+		vms = qm_tool_list_vms(client, &err);
+		if (vms == NULL) {
+			qm_tool_print_error(PROG, err);
+			goto out;
+		}
+	}
+	rc = QM_EXIT_OK;
+	for (char **n = names; *n; n++) {
+		if (skip && is_up(vms, *n))
+			continue;
+		g_autoptr(GVariant) r = qm_client_call(client, "vm.Start", *n,
+						       NULL, &err);
+		if (r == NULL) {
+			qm_tool_print_error(PROG, err);
+			g_clear_error(&err);
+			rc = QM_EXIT_FAIL;
+		}
+	}
+out:
+	g_strfreev(names);
+	return rc;
+}
