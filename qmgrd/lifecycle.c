@@ -37,6 +37,7 @@ struct runtime {
 	bool stopping;          /* shutdown or kill was asked for */
 	bool agent_ready;
 	char *console_log;
+	char *start_failure;    /* why a start is being abandoned */
 };
 
 static struct qm_vm *vm_of(struct runtime *rt)
@@ -105,6 +106,7 @@ static void runtime_free(struct qm_vm *vm)
 	g_array_free(rt->start_waiters, TRUE);
 	g_array_free(rt->stop_waiters, TRUE);
 	g_free(rt->console_log);
+	g_free(rt->start_failure);
 	g_free(rt->name);
 	g_free(rt);
 	vm->runtime = NULL;
@@ -137,11 +139,18 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 		return;
 	clear_timers(rt);
 	if (rt->start_waiters->len > 0) {
-		g_autoptr(GError) e = error_new(
-			"'%s' stopped while starting%s%s (console log: %s)",
-			vm->name, why ? ": " : "", why ? why : "",
-			rt->console_log ? rt->console_log : "?");
-		notify(rt->start_waiters, e, QM_ERR_LIBVIRT);
+		/* Answered only now, so the caller sees the qube halted. */
+		g_autoptr(GError) e =
+			rt->start_failure
+				? error_new("%s", rt->start_failure)
+				: error_new("'%s' stopped while starting%s%s "
+					    "(console log: %s)",
+					    vm->name, why ? ": " : "",
+					    why ? why : "",
+					    rt->console_log ? rt->console_log
+							    : "?");
+		notify(rt->start_waiters, e,
+		       rt->start_failure ? QM_ERR_TIMEOUT : QM_ERR_LIBVIRT);
 	}
 	notify(rt->stop_waiters, NULL, NULL);
 	runtime_free(vm);
@@ -289,11 +298,11 @@ static gboolean start_timed_out(gpointer data)
 	rt->timer = 0;
 	if (vm == NULL || vm->state != QM_VM_TRANSIENT)
 		return G_SOURCE_REMOVE;
-	g_autoptr(GError) e = error_new(
+	g_free(rt->start_failure);
+	rt->start_failure = g_strdup_printf(
 		"'%s' did not report in within %d s; its console log is %s. "
 		"The domain was stopped.",
 		vm->name, rt->d->start_timeout_s, rt->console_log);
-	notify(rt->start_waiters, e, QM_ERR_TIMEOUT);
 	rt->stopping = true;
 	qm_lifecycle_kill(rt->d, vm, NULL, NULL);
 	return G_SOURCE_REMOVE;
@@ -500,6 +509,7 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_array_append_val(rt->start_waiters, w);
 	rt->stopping = false;
 	rt->agent_ready = false;
+	g_clear_pointer(&rt->start_failure, g_free);
 	g_free(rt->console_log);
 	rt->console_log = g_strdup(console);
 	set_state(d, vm, QM_VM_TRANSIENT, "starting");

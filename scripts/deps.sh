@@ -12,6 +12,7 @@ QMGR_BUILD_PACKAGES=(
 )
 QMGR_RUN_PACKAGES=(
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	libxml2-utils
 )
 QMGR_TEST_PACKAGES=(
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev

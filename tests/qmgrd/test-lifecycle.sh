@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Integration test of the compartment lifecycle: a qmgrd of its own (--root
+# in a temp dir) on the system libvirtd, real guests booted from the minimal
+# template, driven with the qvm-* tools.  TAP output.
+#
+#   test-lifecycle.sh BUILD_DIR TEMPLATE_OUT_DIR
+set -u
+B=$1
+TPL=$2
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root (libvirt's system instance)"
+	exit 0
+fi
+bash "$(dirname "$0")/../../scripts/libvirt-up.sh" || exit 1
+
+T=$(mktemp -d /tmp/qmgr-life.XXXXXX)
+chmod 0755 "$T"
+export QMGR_ROOT=$T/root
+mkdir -p "$QMGR_ROOT" "$T/templates"
+ln -s "$(realpath "$TPL")" "$T/templates/minimal"
+PATH=$B/qvm-tools:$PATH
+QMGRD=$B/qmgrd/qmgrd
+pid=
+n=0
+fails=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { # NAME COMMAND... : passes when the command succeeds
+	local name=$1; shift
+	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
+}
+refuse() { # NAME EXPECTED-SUBSTRING COMMAND... : must fail saying that
+	local name=$1 want=$2; shift 2
+	if out=$("$@" 2>&1); then not_ok "$name" "succeeded: $out"
+	elif [[ $out == *"$want"* ]]; then ok "$name"
+	else not_ok "$name" "want: $want" "got: $out"; fi
+}
+state() { qvm-ls --json | python3 -c "import json,sys; print({v['name']: v['state'] for v in json.load(sys.stdin)}.get('$1', 'absent'))"; }
+start_qmgrd() {
+	"$QMGRD" --root "$QMGR_ROOT" --template-dir "$T/templates" "$@" >>"$T/qmgrd.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -S "$QMGR_ROOT/run/qmgr/qmgrd.sock" ] && qvm-ls >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "# qmgrd did not come up"; sed 's/^/# /' "$T/qmgrd.log"; return 1
+}
+stop_qmgrd() { kill "${1:--TERM}" "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
+instance() { cat "$QMGR_ROOT/var/lib/qmgr/instance-id"; }
+our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(instance)-" || true; }
+cleanup() {
+	[ -n "$pid" ] && stop_qmgrd
+	for d in $(our_domains); do virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- first start imports the template, as Qubes ships it
+start_qmgrd || exit 1
+for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
+check "first start imports TemplateVM minimal and default-dvm" \
+	bash -c '[ "$(qvm-ls --raw-list | sort | tr "\n" " ")" = "default-dvm minimal " ]'
+check "global defaults point at them" bash -c \
+	'[ "$(qvm-prefs dom0 default_template)" = minimal ] && [ "$(qvm-prefs dom0 default_dispvm)" = default-dvm ]'
+
+# --- create, bad input
+check "qvm-create work with defaults" qvm-create work
+refuse "duplicate name refused" "already exists" qvm-create work
+refuse "bad name refused" "must start with a letter" qvm-create 1work
+refuse "reserved name refused" "reserved" qvm-create none
+refuse "unknown template refused" "does not exist" qvm-create --template nosuch other
+refuse "unknown label refused" "unknown label" qvm-create --label pink other
+refuse "memory 0 refused" "memory must be" qvm-create -P memory=0 other
+[ "$(state other)" = absent ] && ok "refused creates leave nothing" || not_ok "refused creates leave nothing"
+check "prefs set memory" qvm-prefs work memory 300
+refuse "prefs refuse bad value" "expected a whole number" qvm-prefs work memory lots
+check "prefs value kept after refusal" bash -c '[ "$(qvm-prefs work memory)" = 300 ]'
+check "prefs reset to default (template's)" bash -c 'qvm-prefs -D work memory && [ "$(qvm-prefs work memory)" = 256 ]'
+check "tags add/list" bash -c 'qvm-tags work add corp && qvm-tags work list | grep -qx corp'
+
+# --- start: the agent reports in
+t0=$(date +%s%N)
+check "qvm-start work boots and the agent reports in" qvm-start work
+t1=$(date +%s%N)
+echo "# qvm-start work took $(((t1 - t0) / 1000000)) ms"
+[ "$(state work)" = Running ] && ok "work is Running" || not_ok "work is Running" "$(state work)"
+refuse "starting a running qube is refused" "already running" qvm-start work
+refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
+refuse "memory cannot change while running" "while it is Running" qvm-prefs work memory 400
+refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f work
+
+# --- qmgrd restarts (clean and kill -9) leave the qube running and adopt it
+stop_qmgrd -TERM
+[ -n "$(our_domains)" ] && ok "clean qmgrd exit leaves work running" || not_ok "clean qmgrd exit leaves work running"
+start_qmgrd || exit 1
+[ "$(state work)" = Running ] && ok "restarted qmgrd adopts work" || not_ok "restarted qmgrd adopts work" "$(state work)"
+stop_qmgrd -KILL
+start_qmgrd || exit 1
+[ "$(state work)" = Running ] && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work"
+
+# --- shutdown through the agent; the volatile root is discarded
+check "qvm-shutdown --wait work" qvm-shutdown --wait --timeout 60 work
+[ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
+[ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
+[ -z "$(our_domains)" ] && ok "no domain left after shutdown" || not_ok "no domain left after shutdown" "$(our_domains)"
+
+# --- clone, kill, remove
+check "qvm-clone work work2" qvm-clone work work2
+check "clone keeps tags" bash -c 'qvm-tags work2 list | grep -qx corp'
+check "qvm-start work2" qvm-start work2
+check "qvm-kill work2" qvm-kill work2
+[ "$(state work2)" = Halted ] && ok "killed qube is Halted" || not_ok "killed qube is Halted"
+refuse "template in use cannot be removed, users named" "still used by: default-dvm, work" qvm-remove -f minimal
+
+# --- a guest that never reports in: clear error, console log, domain gone
+stop_qmgrd -TERM
+start_qmgrd --start-timeout 15 || exit 1
+check "qube that will not boot created" qvm-create -P kernelopts="root=/dev/nonexistent qmgr.rescue" broken
+refuse "a guest that never reports in times out, naming its console log" "console log is" qvm-start broken
+[ "$(state broken)" = Halted ] && ok "it is left Halted" || not_ok "it is left Halted" "$(state broken)"
+[ -z "$(our_domains)" ] && ok "its domain was stopped" || not_ok "its domain was stopped" "$(our_domains)"
+
+# --- kill -9 during create leaves the previous or the new inventory
+qvm-create racy >/dev/null 2>&1 &
+sleep 0.05
+stop_qmgrd -KILL
+wait 2>/dev/null
+check "inventory still valid after kill -9 during create" xmllint --noout "$QMGR_ROOT/var/lib/qmgr/qmgr.xml"
+start_qmgrd || exit 1
+s=$(state racy)
+if [ "$s" = absent ] || [ "$s" = Halted ]; then ok "racy qube is either absent or complete ($s)"; else not_ok "racy qube state" "$s"; fi
+for v in racy broken work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
+left=$(ls "$QMGR_ROOT/var/lib/qmgr/vms" | sort | tr '\n' ' ')
+[ "$left" = "default-dvm minimal " ] && ok "removes leave no volumes behind" || not_ok "removes leave no volumes behind" "$left"
+
+# --- a missing libvirtd is a clear error
+out=$("$QMGRD" --root "$T/other" --libvirt-uri 'qemu+unix:///system?socket=/nonexistent/sock' 2>&1)
+[[ $out == *"is libvirtd running"* ]] && ok "missing libvirtd: clear error" || not_ok "missing libvirtd: clear error" "$out"
+
+echo "1..$n"
+[ $fails = 0 ]
