@@ -160,7 +160,7 @@ bool qm_conn_send(struct qm_conn *c, enum qm_msg_type type, uint32_t stream,
 {
 	if (c->fd < 0) {
 		if (payload)
-			g_variant_unref(g_variant_ref_sink(payload));
+			g_variant_unref(g_variant_take_ref(payload));
 		return false;
 	}
 	GBytes *b = qm_wire_encode(type, stream, payload);

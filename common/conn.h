@@ -28,7 +28,8 @@ struct qm_conn *qm_conn_create(int fd, const char *peer,
 			       GDestroyNotify destroy);
 void qm_conn_destroy(struct qm_conn *conn);
 
-/* Queues a message (payload may be floating).  False when closed. */
+/* Queues a message; takes one reference to payload (may be floating).
+ * False when closed. */
 bool qm_conn_send(struct qm_conn *conn, enum qm_msg_type type,
 		  uint32_t stream, GVariant *payload);
 /* Writes what is queued, blocking up to timeout_ms (for last words). */

@@ -39,7 +39,8 @@ GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
 	const char *vt = qm_wire_payload_type(type);
 	g_return_val_if_fail(vt != NULL, NULL);
 
-	g_autoptr(GVariant) p = payload ? g_variant_ref_sink(payload)
+	/* Consumes the caller's reference (sinking a floating one). */
+	g_autoptr(GVariant) p = payload ? g_variant_take_ref(payload)
 					: g_variant_ref_sink(
 						  g_variant_new_tuple(NULL, 0));
 	g_return_val_if_fail(g_variant_is_of_type(p, G_VARIANT_TYPE(vt)),

@@ -64,9 +64,9 @@ void qm_wire_msg_clear(struct qm_wire_msg *msg);
 const char *qm_wire_payload_type(enum qm_msg_type type);
 
 /*
- * Encodes a message: header + serialized payload.  `payload` (floating
- * references are sunk) must have the type's GVariant type; a NULL payload
- * means the empty tuple.
+ * Encodes a message: header + serialized payload.  Takes one reference to
+ * `payload` (a floating reference is sunk), which must have the type's
+ * GVariant type; a NULL payload means the empty tuple.
  */
 GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
 		       GVariant *payload);

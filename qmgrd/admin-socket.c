@@ -103,7 +103,7 @@ static void send_reply(struct qm_call *c, bool ok, const char *error,
 	if (qm_conn_is_open(c->peer->conn))
 		qm_conn_send(c->peer->conn, QM_MSG_REPLY, 0, payload);
 	else
-		g_variant_unref(g_variant_ref_sink(payload));
+		g_variant_unref(g_variant_take_ref(payload));
 	call_free(c);
 }
 
