@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "libvirt-conn.h"
 #include "lifecycle.h"
 #include "volumes.h"
 
@@ -484,22 +485,29 @@ struct create_op {
 	struct qm_vm *vm;     /* not in the inventory until the volumes exist */
 };
 
-static void create_done(GError *error, void *data)
+static void create_fail(struct create_op *op, const char *code,
+			const char *what, const char *why)
+{
+	qm_call_fail(op->call, code, "cannot create '%s': %s: %s",
+		     op->vm->name, what, why);
+	qm_volumes_remove(op->d, op->vm->name);
+	qm_vm_destroy(op->vm);
+	g_free(op);
+}
+
+/* Last step: the domain is defined; the qube joins the inventory. */
+static void create_defined(GError *error, void *data)
 {
 	struct create_op *op = data;
 	struct qmgrd *d = op->d;
 
 	if (error != NULL) {
-		qm_call_fail(op->call, QM_ERR_INTERNAL,
-			     "cannot create the volumes of '%s': %s",
-			     op->vm->name, error->message);
-		qm_volumes_remove(d, op->vm->name);
-		qm_vm_destroy(op->vm);
-		g_free(op);
+		create_fail(op, QM_ERR_LIBVIRT, "libvirt", error->message);
 		return;
 	}
 	if (qm_inventory_find(d->inv, op->vm->name) != NULL) {
-		/* Raced with another create of the same name. */
+		/* Raced with another create of the same name, which owns the
+		 * volumes and the domain now. */
 		qm_call_fail(op->call, QM_ERR_EXISTS,
 			     "qube '%s' already exists", op->vm->name);
 		qm_vm_destroy(op->vm);
@@ -508,6 +516,8 @@ static void create_done(GError *error, void *data)
 	}
 	qm_inventory_add(d->inv, op->vm);
 	if (!save_or_fail(d, op->call)) {
+		qm_libvirt_undefine(d->lv, op->vm->name, NULL, NULL);
+		qm_volumes_remove(d, op->vm->name);
 		g_ptr_array_remove(d->inv->vms, op->vm); /* destroys it */
 		g_free(op);
 		return;
@@ -523,6 +533,25 @@ static void create_done(GError *error, void *data)
 	g_variant_dict_insert(&dict, "uuid", "s", op->vm->uuid);
 	qm_call_reply(op->call, g_variant_dict_end(&dict));
 	g_free(op);
+}
+
+/* The volumes exist: define the qube's libvirt domain. */
+static void create_done(GError *error, void *data)
+{
+	struct create_op *op = data;
+	g_autoptr(GError) err = NULL;
+
+	if (error != NULL) {
+		create_fail(op, QM_ERR_INTERNAL, "volumes", error->message);
+		return;
+	}
+	g_autofree char *xml =
+		qm_lifecycle_domain_xml(op->d, op->vm, NULL, &err);
+	if (xml == NULL) {
+		create_fail(op, QM_ERR_INVALID, "domain", err->message);
+		return;
+	}
+	qm_libvirt_define(op->d->lv, xml, create_defined, op);
 }
 
 /* The root a new TemplateVM/StandaloneVM copies, or NULL. */
@@ -693,6 +722,27 @@ static void m_clone(struct qmgrd *d, struct qm_call *c, struct qm_vm *src)
 	qm_volumes_create(d, vm, own_root ? src : NULL, src, create_done, op);
 }
 
+struct remove_op {
+	struct qmgrd *d;
+	struct qm_call *call;
+	char *name;
+};
+
+static void remove_undefined(GError *error, void *data)
+{
+	struct remove_op *op = data;
+	if (error != NULL)
+		/* Gone from the inventory already; the domain is collected at
+		 * the next start.  Say so rather than fail the removal. */
+		g_warning("'%s' removed, but its domain stays until qmgrd "
+			  "restarts: %s", op->name, error->message);
+	qm_volumes_remove(op->d, op->name);
+	qm_admin_emit(op->d->admin, "vm-removed", op->name, NULL);
+	qm_call_reply(op->call, NULL);
+	g_free(op->name);
+	g_free(op);
+}
+
 static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 {
 	if (vm->state != QM_VM_HALTED) {
@@ -709,9 +759,13 @@ static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 			     "template/default_dispvm first)", vm->name, users);
 		return;
 	}
-	g_autofree char *name = g_strdup(vm->name);
+	struct remove_op *op = g_new0(struct remove_op, 1);
+	op->d = d;
+	op->call = c;
+	op->name = g_strdup(vm->name);
 	/* Take it out of the inventory first: once that is on disk, a crash
-	 * leaves only an orphan volume directory, collected at start. */
+	 * leaves only an orphan domain and volume directory, which the next
+	 * qmgrd start collects. */
 	guint idx = 0;
 	g_ptr_array_find(d->inv->vms, vm, &idx);
 	g_ptr_array_steal_index(d->inv->vms, idx);
@@ -720,12 +774,12 @@ static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 		qm_inventory_add(d->inv, vm);
 		qm_call_fail(c, QM_ERR_INTERNAL,
 			     "cannot save the inventory: %s", err->message);
+		g_free(op->name);
+		g_free(op);
 		return;
 	}
 	qm_vm_destroy(vm);
-	qm_volumes_remove(d, name);
-	qm_admin_emit(d->admin, "vm-removed", name, NULL);
-	qm_call_reply(c, NULL);
+	qm_libvirt_undefine(d->lv, op->name, remove_undefined, op);
 }
 
 /* ---- lifecycle (lifecycle.c does the work) ---- */

@@ -130,10 +130,17 @@ void qm_libvirt_close(struct qm_libvirt *lv)
 
 /* ---- calls in a worker thread ---- */
 
+enum job_op {
+	JOB_DEFINE,          /* arg: XML */
+	JOB_DEFINE_START,    /* arg: XML */
+	JOB_DESTROY,         /* arg: domain name */
+	JOB_UNDEFINE,        /* arg: domain name; stops it first */
+};
+
 struct lv_job {
 	struct qm_libvirt *lv;
-	char *arg;              /* XML or domain name */
-	bool create;
+	char *arg;
+	enum job_op op;
 	qm_lv_done_fn done;
 	void *data;
 };
@@ -145,36 +152,52 @@ static void job_free(gpointer p)
 	g_free(j);
 }
 
+static bool job_run(struct lv_job *j, GError **error)
+{
+	virConnectPtr conn = j->lv->conn;
+	g_autoptr(virDomain) dom = NULL;
+
+	switch (j->op) {
+	case JOB_DEFINE:
+	case JOB_DEFINE_START:
+		/* Defining again replaces the definition: a qube always
+		 * starts with its current settings. */
+		dom = virDomainDefineXML(conn, j->arg);
+		if (dom == NULL) {
+			lv_error(error, "cannot define the domain");
+			return false;
+		}
+		if (j->op == JOB_DEFINE_START && virDomainCreate(dom) < 0) {
+			lv_error(error, "cannot start the domain");
+			return false;
+		}
+		return true;
+	case JOB_DESTROY:
+	case JOB_UNDEFINE:
+		dom = virDomainLookupByName(conn, j->arg);
+		if (dom == NULL)
+			return true;   /* already gone: what was wanted */
+		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+			lv_error(error, "cannot stop the domain");
+			return false;
+		}
+		if (j->op == JOB_UNDEFINE && virDomainUndefine(dom) < 0) {
+			lv_error(error, "cannot undefine the domain");
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
 static void job_thread(GTask *task, gpointer src, gpointer data,
 		       GCancellable *cancel)
 {
-	struct lv_job *j = data;
 	GError *err = NULL;
-
-	if (j->create) {
-		virDomainPtr dom = virDomainCreateXML(j->lv->conn, j->arg, 0);
-		if (dom == NULL) {
-			lv_error(&err, "cannot start the domain");
-			g_task_return_error(task, err);
-			return;
-		}
-		virDomainFree(dom);
-	} else {
-		virDomainPtr dom = virDomainLookupByName(j->lv->conn, j->arg);
-		if (dom == NULL) {
-			/* already gone: that is what was wanted */
-			g_task_return_boolean(task, TRUE);
-			return;
-		}
-		int rc = virDomainDestroy(dom);
-		virDomainFree(dom);
-		if (rc < 0) {
-			lv_error(&err, "cannot stop the domain");
-			g_task_return_error(task, err);
-			return;
-		}
-	}
-	g_task_return_boolean(task, TRUE);
+	if (job_run(data, &err))
+		g_task_return_boolean(task, TRUE);
+	else
+		g_task_return_error(task, err);
 }
 
 static void job_done(GObject *src, GAsyncResult *res, gpointer data)
@@ -182,17 +205,20 @@ static void job_done(GObject *src, GAsyncResult *res, gpointer data)
 	struct lv_job *j = g_task_get_task_data(G_TASK(res));
 	GError *err = NULL;
 	g_task_propagate_boolean(G_TASK(res), &err);
-	j->done(err, j->data);
+	if (j->done)
+		j->done(err, j->data);
+	else if (err)
+		g_warning("%s", err->message);
 	g_clear_error(&err);
 }
 
-static void run_job(struct qm_libvirt *lv, char *arg, bool create,
+static void run_job(struct qm_libvirt *lv, char *arg, enum job_op op,
 		    qm_lv_done_fn done, void *data)
 {
 	struct lv_job *j = g_new0(struct lv_job, 1);
 	j->lv = lv;
 	j->arg = arg;
-	j->create = create;
+	j->op = op;
 	j->done = done;
 	j->data = data;
 	g_autoptr(GTask) task = g_task_new(NULL, NULL, job_done, NULL);
@@ -200,16 +226,30 @@ static void run_job(struct qm_libvirt *lv, char *arg, bool create,
 	g_task_run_in_thread(task, job_thread);
 }
 
-void qm_libvirt_create(struct qm_libvirt *lv, const char *xml,
+void qm_libvirt_define(struct qm_libvirt *lv, const char *xml,
 		       qm_lv_done_fn done, void *data)
 {
-	run_job(lv, g_strdup(xml), true, done, data);
+	run_job(lv, g_strdup(xml), JOB_DEFINE, done, data);
+}
+
+void qm_libvirt_define_and_start(struct qm_libvirt *lv, const char *xml,
+				 qm_lv_done_fn done, void *data)
+{
+	run_job(lv, g_strdup(xml), JOB_DEFINE_START, done, data);
 }
 
 void qm_libvirt_destroy(struct qm_libvirt *lv, const char *vm,
 			qm_lv_done_fn done, void *data)
 {
-	run_job(lv, qm_libvirt_domain_name(lv->d, vm), false, done, data);
+	run_job(lv, qm_libvirt_domain_name(lv->d, vm), JOB_DESTROY, done,
+		data);
+}
+
+void qm_libvirt_undefine(struct qm_libvirt *lv, const char *vm,
+			 qm_lv_done_fn done, void *data)
+{
+	run_job(lv, qm_libvirt_domain_name(lv->d, vm), JOB_UNDEFINE, done,
+		data);
 }
 
 bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,
@@ -224,11 +264,13 @@ bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,
 	return true;
 }
 
-GPtrArray *qm_libvirt_running(struct qm_libvirt *lv, GError **error)
+GPtrArray *qm_libvirt_list(struct qm_libvirt *lv, bool active_only,
+			   GError **error)
 {
 	virDomainPtr *doms = NULL;
-	int n = virConnectListAllDomains(lv->conn, &doms,
-					 VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	int n = virConnectListAllDomains(
+		lv->conn, &doms,
+		active_only ? VIR_CONNECT_LIST_DOMAINS_ACTIVE : 0);
 	if (n < 0) {
 		lv_error(error, "cannot list domains");
 		return NULL;
@@ -238,7 +280,8 @@ GPtrArray *qm_libvirt_running(struct qm_libvirt *lv, GError **error)
 		const char *vm = vm_of_domain(lv, virDomainGetName(doms[i]));
 		g_autofree char *xml = NULL, *inst = NULL, *mvm = NULL;
 		if (vm != NULL)
-			xml = virDomainGetXMLDesc(doms[i], 0);
+			xml = virDomainGetXMLDesc(doms[i],
+						  VIR_DOMAIN_XML_INACTIVE);
 		/* Trust the name only when the metadata agrees with it. */
 		if (xml && qm_domain_xml_owner(xml, &inst, &mvm) &&
 		    strcmp(inst, lv->d->instance) == 0 &&

@@ -24,16 +24,24 @@ void qm_libvirt_close(struct qm_libvirt *lv);
 /* "qmgr-INSTANCE-VM" */
 char *qm_libvirt_domain_name(struct qmgrd *d, const char *vm);
 
-void qm_libvirt_create(struct qm_libvirt *lv, const char *xml,
+/* Qubes are persistent libvirt domains: defined when created, defined
+ * again (with the current settings) and started at each start, undefined
+ * when removed.  `done` may be NULL (errors are then logged). */
+void qm_libvirt_define(struct qm_libvirt *lv, const char *xml,
 		       qm_lv_done_fn done, void *data);
+void qm_libvirt_define_and_start(struct qm_libvirt *lv, const char *xml,
+				 qm_lv_done_fn done, void *data);
 void qm_libvirt_destroy(struct qm_libvirt *lv, const char *vm,
 			qm_lv_done_fn done, void *data);
+void qm_libvirt_undefine(struct qm_libvirt *lv, const char *vm,
+			 qm_lv_done_fn done, void *data);
 /* Asks the guest OS to power off through ACPI (fallback without agent). */
 bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,
 			      GError **error);
 
-/* Names of the qubes whose domains of this instance are running now, and
- * (in `foreign`) domains with our instance id but no known name. */
-GPtrArray *qm_libvirt_running(struct qm_libvirt *lv, GError **error);
+/* Names of the qubes that have a domain of this instance (running ones
+ * only, or all defined), checked against the domains' qmgr metadata. */
+GPtrArray *qm_libvirt_list(struct qm_libvirt *lv, bool active_only,
+			   GError **error);
 /* The agent socket path of a running qube's domain, read from its XML. */
 char *qm_libvirt_agent_socket(struct qm_libvirt *lv, const char *vm);

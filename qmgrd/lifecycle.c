@@ -360,15 +360,6 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 				    "template NAME)", vm->name, vm->name);
 			return false;
 		}
-		if (t->state != QM_VM_HALTED) {
-			/* Its root is being changed: an overlay of it now
-			 * would see a half-written filesystem. */
-			g_set_error(error, LIFE_ERROR, 1,
-				    "template '%s' of '%s' is running; shut it "
-				    "down first (qvm-shutdown --wait %s)",
-				    t->name, vm->name, t->name);
-			return false;
-		}
 		owner = t->name;
 	}
 	b->kernel = qm_volume_path(d, owner, "kernel");
@@ -396,6 +387,46 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 	return true;
 }
 
+char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
+			      char **root_base, GError **error)
+{
+	struct boot b = { 0 };
+	if (!boot_for(d, vm, &b, error)) {
+		boot_clear(&b);
+		return NULL;
+	}
+	g_autofree char *sock = agent_socket_path(d, vm->name);
+	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
+						   d->paths.logs, vm->name);
+	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
+	g_autofree char *priv = qm_volume_path(d, vm->name, "private.qcow2");
+	g_autofree char *root = qm_volume_path(
+		d, vm->name, b.own_root ? "root.qcow2" : "volatile.qcow2");
+	g_autofree char *mem = qm_inventory_prop(d->inv, vm, "memory");
+	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
+	struct qm_domain_spec spec = {
+		.domain_name = domname,
+		.uuid = vm->uuid,
+		.instance = d->instance,
+		.vm_name = vm->name,
+		.accel = d->accel,
+		.memory_mib = (unsigned)g_ascii_strtoull(mem, NULL, 10),
+		.vcpus = (unsigned)g_ascii_strtoull(vcpus, NULL, 10),
+		.kernel = b.kernel,
+		.initrd = b.initrd,
+		.cmdline = b.cmdline,
+		.root_disk = root,
+		.private_disk = priv,
+		.agent_socket = sock,
+		.console_log = console,
+	};
+	char *xml = qm_domain_xml_build(&spec);
+	if (root_base != NULL)
+		*root_base = b.own_root ? NULL : g_strdup(b.root_base);
+	boot_clear(&b);
+	return xml;
+}
+
 struct start_op {
 	struct runtime *rt;
 	char *xml;
@@ -419,7 +450,7 @@ static void on_volatile_ready(GError *error, void *data)
 		g_free(op);
 		return;
 	}
-	qm_libvirt_create(rt->d->lv, op->xml, on_created, rt);
+	qm_libvirt_define_and_start(rt->d->lv, op->xml, on_created, rt);
 	g_free(op->xml);
 	g_free(op);
 }
@@ -465,11 +496,24 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 		}
 	}
 
-	struct boot b = { 0 };
-	if (!boot_for(d, vm, &b, &err)) {
+	g_autofree char *tname = qm_inventory_prop(d->inv, vm, "template");
+	struct qm_vm *t = *tname ? qm_inventory_find(d->inv, tname) : NULL;
+	if (t != NULL && t->state != QM_VM_HALTED &&
+	    vm->cls != POL_CLASS_TEMPLATEVM &&
+	    vm->cls != POL_CLASS_STANDALONEVM) {
+		/* Its root is being changed: an overlay of it now would see a
+		 * half-written filesystem. */
+		g_autoptr(GError) e = error_new(
+			"template '%s' of '%s' is running; shut it down first "
+			"(qvm-shutdown --wait %s)", t->name, vm->name, t->name);
+		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	g_autofree char *root_base = NULL;
+	g_autofree char *xml = qm_lifecycle_domain_xml(d, vm, &root_base, &err);
+	if (xml == NULL) {
 		done(err, QM_ERR_INVALID, data);
 		g_error_free(err);
-		boot_clear(&b);
 		return;
 	}
 	g_autofree char *run_dir = g_build_filename(d->paths.run, "vms",
@@ -479,31 +523,6 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_unlink(sock);
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
-	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
-	g_autofree char *priv = qm_volume_path(d, vm->name, "private.qcow2");
-	g_autofree char *root = b.own_root
-					? qm_volume_path(d, vm->name,
-							 "root.qcow2")
-					: qm_volume_path(d, vm->name,
-							 "volatile.qcow2");
-	g_autofree char *mem = qm_inventory_prop(d->inv, vm, "memory");
-	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
-	struct qm_domain_spec spec = {
-		.domain_name = domname,
-		.uuid = vm->uuid,
-		.instance = d->instance,
-		.vm_name = vm->name,
-		.accel = d->accel,
-		.memory_mib = (unsigned)g_ascii_strtoull(mem, NULL, 10),
-		.vcpus = (unsigned)g_ascii_strtoull(vcpus, NULL, 10),
-		.kernel = b.kernel,
-		.initrd = b.initrd,
-		.cmdline = b.cmdline,
-		.root_disk = root,
-		.private_disk = priv,
-		.agent_socket = sock,
-		.console_log = console,
-	};
 
 	struct runtime *rt = runtime_get(d, vm);
 	g_array_append_val(rt->start_waiters, w);
@@ -516,13 +535,12 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 
 	struct start_op *op = g_new0(struct start_op, 1);
 	op->rt = rt;
-	op->xml = qm_domain_xml_build(&spec);
-	if (b.own_root)
+	op->xml = g_steal_pointer(&xml);
+	if (root_base == NULL)
 		on_volatile_ready(NULL, op);
 	else
-		qm_volumes_make_volatile(d, vm, b.root_base,
-					 on_volatile_ready, op);
-	boot_clear(&b);
+		qm_volumes_make_volatile(d, vm, root_base, on_volatile_ready,
+					 op);
 }
 
 /* ---- shutdown and kill ---- */
@@ -627,25 +645,28 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 void qm_lifecycle_adopt(struct qmgrd *d)
 {
 	GError *err = NULL;
-	g_autoptr(GPtrArray) running = qm_libvirt_running(d->lv, &err);
+	g_autoptr(GPtrArray) defined = qm_libvirt_list(d->lv, false, &err);
+	g_autoptr(GPtrArray) running =
+		defined ? qm_libvirt_list(d->lv, true, &err) : NULL;
 	if (running == NULL) {
 		g_warning("cannot adopt running qubes: %s", err->message);
 		g_error_free(err);
 		return;
 	}
+	for (guint i = 0; i < defined->len; i++) {
+		const char *name = g_ptr_array_index(defined, i);
+		if (qm_inventory_find(d->inv, name) != NULL)
+			continue;
+		/* Ours, but unknown: left by a crash between defining and
+		 * saving the inventory, or while removing. */
+		g_message("removing the domain of unknown qube '%s'", name);
+		qm_libvirt_undefine(d->lv, name, NULL, NULL);
+	}
 	for (guint i = 0; i < running->len; i++) {
 		const char *name = g_ptr_array_index(running, i);
 		struct qm_vm *vm = qm_inventory_find(d->inv, name);
-		if (vm == NULL) {
-			/* Ours, but unknown: a qube removed while qmgrd was
-			 * down, or a crash mid-operation. */
-			g_message("stopping domain of unknown qube '%s'", name);
-			struct kill_op *op = g_new0(struct kill_op, 1);
-			op->d = d;
-			op->name = g_strdup(name);
-			qm_libvirt_destroy(d->lv, name, on_destroyed, op);
+		if (vm == NULL)
 			continue;
-		}
 		struct runtime *rt = runtime_get(d, vm);
 		set_state(d, vm, QM_VM_RUNNING, "adopted after qmgrd restart");
 		g_autofree char *sock = qm_libvirt_agent_socket(d->lv, name);

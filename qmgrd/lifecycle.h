@@ -21,6 +21,12 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 void qm_lifecycle_kill(struct qmgrd *d, struct qm_vm *vm,
 		       qm_life_done_fn done, void *data);
 
+/* The libvirt domain XML of a qube as it would start now (its template's
+ * kernel and root); *root_base, when asked for, receives the root its
+ * volatile overlay is made from (NULL for a qube with its own root). */
+char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
+			      char **root_base, GError **error);
+
 /* libvirt told us a domain of ours stopped. */
 void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *vm,
 				 bool crashed);

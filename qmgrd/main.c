@@ -121,6 +121,18 @@ struct import_op {
 	struct qm_vm *dvm;
 };
 
+/* Imported qubes get their libvirt domain like created ones. */
+static void define_domain(struct qmgrd *d, struct qm_vm *vm)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *xml = qm_lifecycle_domain_xml(d, vm, NULL, &err);
+	if (xml == NULL)
+		g_warning("cannot define the domain of '%s': %s", vm->name,
+			  err->message);
+	else
+		qm_libvirt_define(d->lv, xml, NULL, NULL);
+}
+
 static void import_dvm_done(GError *error, void *data)
 {
 	struct import_op *op = data;
@@ -135,6 +147,7 @@ static void import_dvm_done(GError *error, void *data)
 	}
 	qm_inventory_add(d->inv, op->dvm);
 	qm_inventory_set_global(d->inv, "default_dispvm", "default-dvm");
+	define_domain(d, op->dvm);
 	if (!qmgrd_save(d, &err)) {
 		g_warning("%s", err->message);
 		g_error_free(err);
@@ -159,6 +172,7 @@ static void import_template_done(GError *error, void *data)
 	}
 	qm_inventory_add(d->inv, op->tmpl);
 	qm_inventory_set_global(d->inv, "default_template", op->tmpl->name);
+	define_domain(d, op->tmpl);
 	if (!qmgrd_save(d, &err)) {
 		g_warning("%s", err->message);
 		g_error_free(err);

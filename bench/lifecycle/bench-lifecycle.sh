@@ -35,9 +35,16 @@ pid=$!
 uri=qemu:///system
 cleanup() {
 	virsh -q -c $uri destroy qmgr-bench-direct >/dev/null 2>&1 || true
-	qvm-kill bench >/dev/null 2>&1 || true
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+	# the qubes of this qmgrd are persistent domains: remove them all
+	if [ -f "$QMGR_ROOT/var/lib/qmgr/instance-id" ]; then
+		inst=$(cat "$QMGR_ROOT/var/lib/qmgr/instance-id")
+		for d in $(virsh -q -c $uri list --all --name | grep "^qmgr-$inst-"); do
+			virsh -q -c $uri destroy "$d" >/dev/null 2>&1 || true
+			virsh -q -c $uri undefine "$d" >/dev/null 2>&1 || true
+		done
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT

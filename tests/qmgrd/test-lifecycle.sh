@@ -48,10 +48,14 @@ start_qmgrd() {
 }
 stop_qmgrd() { kill "${1:--TERM}" "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
 instance() { cat "$QMGR_ROOT/var/lib/qmgr/instance-id"; }
-our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(instance)-" || true; }
+our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(instance)-" | sort | tr '\n' ' ' || true; }
+running_domains() { virsh -q -c qemu:///system list --name | grep "^qmgr-$(instance)-" || true; }
 cleanup() {
 	[ -n "$pid" ] && stop_qmgrd
-	for d in $(our_domains); do virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done
+	for d in $(our_domains); do
+		virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+		virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -61,11 +65,23 @@ start_qmgrd || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
 check "first start imports TemplateVM minimal and default-dvm" \
 	bash -c '[ "$(qvm-ls --raw-list | sort | tr "\n" " ")" = "default-dvm minimal " ]'
+i=$(instance)
+[ "$(our_domains)" = "qmgr-$i-default-dvm qmgr-$i-minimal " ] && ok "their libvirt domains are defined" || not_ok "their libvirt domains are defined" "$(our_domains)"
 check "global defaults point at them" bash -c \
 	'[ "$(qvm-prefs dom0 default_template)" = minimal ] && [ "$(qvm-prefs dom0 default_dispvm)" = default-dvm ]'
 
 # --- create, bad input
 check "qvm-create work with defaults" qvm-create work
+[[ "$(our_domains)" == *"qmgr-$i-work "* ]] && ok "qvm-create defines work's domain" || not_ok "qvm-create defines work's domain" "$(our_domains)"
+x=$(virsh -q -c qemu:///system dumpxml "qmgr-$i-work")
+if grep -q "machine='[^']*q35" <<<"$x" && grep -q '<kernel>' <<<"$x" &&
+	[ "$(grep -c "bus='virtio'" <<<"$x")" = 2 ] && grep -q org.qmgr.agent.0 <<<"$x" &&
+	grep -q "<memballoon model='none'" <<<"$x" && ! grep -q '<graphics' <<<"$x" &&
+	! grep -q '<interface' <<<"$x" && grep -q 'qmgr:vm' <<<"$x"; then
+	ok "domain XML: q35, direct kernel boot, virtio disks and agent channel, no emulated extras"
+else
+	not_ok "domain XML: q35, direct kernel boot, virtio disks and agent channel, no emulated extras" "$x"
+fi
 refuse "duplicate name refused" "already exists" qvm-create work
 refuse "bad name refused" "must start with a letter" qvm-create 1work
 refuse "reserved name refused" "reserved" qvm-create none
@@ -92,7 +108,7 @@ refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f wor
 
 # --- qmgrd restarts (clean and kill -9) leave the qube running and adopt it
 stop_qmgrd -TERM
-[ -n "$(our_domains)" ] && ok "clean qmgrd exit leaves work running" || not_ok "clean qmgrd exit leaves work running"
+[ -n "$(running_domains)" ] && ok "clean qmgrd exit leaves work running" || not_ok "clean qmgrd exit leaves work running"
 start_qmgrd || exit 1
 [ "$(state work)" = Running ] && ok "restarted qmgrd adopts work" || not_ok "restarted qmgrd adopts work" "$(state work)"
 stop_qmgrd -KILL
@@ -103,7 +119,7 @@ start_qmgrd || exit 1
 check "qvm-shutdown --wait work" qvm-shutdown --wait --timeout 60 work
 [ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
 [ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
-[ -z "$(our_domains)" ] && ok "no domain left after shutdown" || not_ok "no domain left after shutdown" "$(our_domains)"
+[ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
 
 # --- clone, kill, remove
 check "qvm-clone work work2" qvm-clone work work2
@@ -119,7 +135,7 @@ start_qmgrd --start-timeout 15 || exit 1
 check "qube that will not boot created" qvm-create -P kernelopts="root=/dev/nonexistent qmgr.rescue" broken
 refuse "a guest that never reports in times out, naming its console log" "console log is" qvm-start broken
 [ "$(state broken)" = Halted ] && ok "it is left Halted" || not_ok "it is left Halted" "$(state broken)"
-[ -z "$(our_domains)" ] && ok "its domain was stopped" || not_ok "its domain was stopped" "$(our_domains)"
+[ -z "$(running_domains)" ] && ok "its domain was stopped" || not_ok "its domain was stopped" "$(running_domains)"
 
 # --- kill -9 during create leaves the previous or the new inventory
 qvm-create racy >/dev/null 2>&1 &
@@ -133,6 +149,7 @@ if [ "$s" = absent ] || [ "$s" = Halted ]; then ok "racy qube is either absent o
 for v in racy broken work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
 left=$(ls "$QMGR_ROOT/var/lib/qmgr/vms" | sort | tr '\n' ' ')
 [ "$left" = "default-dvm minimal " ] && ok "removes leave no volumes behind" || not_ok "removes leave no volumes behind" "$left"
+[ "$(our_domains)" = "qmgr-$i-default-dvm qmgr-$i-minimal " ] && ok "removes leave no domain behind" || not_ok "removes leave no domain behind" "$(our_domains)"
 
 # --- a missing libvirtd is a clear error
 out=$("$QMGRD" --root "$T/other" --libvirt-uri 'qemu+unix:///system?socket=/nonexistent/sock' 2>&1)
