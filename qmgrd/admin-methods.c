@@ -71,6 +71,10 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
 			      qm_vm_state_name(vm->state));
+	/* Why it is in that state: "agent channel dropped: ..." marks a
+	 * guest that broke the protocol. */
+	g_variant_dict_insert(&dict, "detail", "s",
+			      vm->state_detail ? vm->state_detail : "");
 	g_variant_dict_insert(&dict, "class", "s",
 			      pol_vm_class_name(vm->cls));
 	g_variant_dict_insert(&dict, "label", "s", label);
