@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <glib.h>
+#include <signal.h>
 #include <glib-unix.h>
 
 #include "config.h"
@@ -108,6 +109,8 @@ int main(int argc, char **argv)
 
 	g_log_set_writer_func(log_writer, NULL, NULL);
 	a.loop = g_main_loop_new(NULL, FALSE);
+	/* A host end that goes away mid-write is handled on that channel. */
+	signal(SIGPIPE, SIG_IGN);
 	g_unix_signal_add(SIGTERM, on_signal, &a);
 	g_unix_signal_add(SIGINT, on_signal, &a);
 	struct agent_channel *ch =

@@ -254,7 +254,7 @@ static bool prop_change_allowed(struct qm_call *c, struct qm_vm *vm,
 						  "vcpus", "kernelopts" };
 	for (size_t i = 0; i < G_N_ELEMENTS(live_fixed); i++) {
 		if (strcmp(def->name, live_fixed[i]) == 0 &&
-		    vm->state != QM_VM_HALTED) {
+		    !qm_vm_is_down(vm)) {
 			qm_call_fail(c, QM_ERR_STATE,
 				     "cannot change %s of '%s' while it is %s "
 				     "(qvm-shutdown --wait %s first)",
@@ -669,7 +669,7 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 			     "--template", cls_name);
 		goto fail;
 	}
-	if (src != NULL && src->state != QM_VM_HALTED) {
+	if (src != NULL && !qm_vm_is_down(src)) {
 		qm_call_fail(c, QM_ERR_STATE,
 			     "'%s' is running; its root can be copied only "
 			     "when it is halted", src->name);
@@ -701,7 +701,7 @@ static void m_clone(struct qmgrd *d, struct qm_call *c, struct qm_vm *src)
 			     name);
 		return;
 	}
-	if (src->state != QM_VM_HALTED) {
+	if (!qm_vm_is_down(src)) {
 		qm_call_fail(c, QM_ERR_STATE,
 			     "'%s' is %s; shut it down before cloning "
 			     "(qvm-shutdown --wait %s)", src->name,
@@ -749,7 +749,7 @@ static void remove_undefined(GError *error, void *data)
 
 static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 {
-	if (vm->state != QM_VM_HALTED) {
+	if (!qm_vm_is_down(vm)) {
 		qm_call_fail(c, QM_ERR_STATE,
 			     "'%s' is %s; shut it down first (qvm-shutdown "
 			     "--wait %s)", vm->name,

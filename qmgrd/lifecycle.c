@@ -131,10 +131,14 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 	bool was_starting = vm->state == QM_VM_TRANSIENT;
 
 	qm_volumes_drop_volatile(d, vm->name);
-	if (crashed || (!asked && !was_starting && vm->state != QM_VM_HALTED))
-		set_state(d, vm, QM_VM_CRASHED, why ? why : "the domain stopped "
-			  "unexpectedly");
-	set_state(d, vm, QM_VM_HALTED, why);
+	/* Crashed stays until the next start, so users see it; a guest that
+	 * powers itself off is simply Halted. */
+	if (crashed)
+		set_state(d, vm, QM_VM_CRASHED, why ? why : "the guest crashed");
+	else
+		set_state(d, vm, QM_VM_HALTED, why);
+	(void)asked;
+	(void)was_starting;
 	if (rt == NULL)
 		return;
 	clear_timers(rt);
@@ -160,12 +164,17 @@ void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *name,
 				 bool crashed)
 {
 	struct qm_vm *vm = qm_inventory_find(d->inv, name);
-	if (vm == NULL || vm->state == QM_VM_HALTED)
+	if (vm == NULL || qm_vm_is_down(vm))
 		return;
-	finish_stopped(d, vm, crashed, crashed ? "the guest crashed" : NULL);
+	finish_stopped(d, vm, crashed,
+		       crashed ? "the guest crashed (see its console log)"
+			       : NULL);
 }
 
 /* ---- the agent channel ---- */
+
+static void mark_dropped(struct runtime *rt, struct qm_vm *vm,
+			 const char *why);
 
 static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 			     void *data)
@@ -178,12 +187,11 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 	if (msg->type != QM_MSG_HELLO) {
 		/* Nothing else is expected from a guest yet (issue #4 adds
 		 * calls): a guest speaking out of turn loses its channel. */
-		g_warning("%s: agent sent message type %d; dropping its "
-			  "channel", vm->name, msg->type);
+		g_autofree char *why = g_strdup_printf(
+			"unexpected message type %d", msg->type);
 		qm_conn_close(rt->agent);
-		g_free(vm->state_detail);
-		vm->state_detail = g_strdup("agent channel dropped: protocol "
-					    "violation");
+		rt->agent_ready = false;
+		mark_dropped(rt, vm, why);
 		return;
 	}
 	guint32 version;
@@ -208,6 +216,24 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 	}
 }
 
+/* A guest that breaks the protocol loses its channel; the daemon and every
+ * other qube go on.  The qube is marked (its state detail says why and a
+ * vm-state event tells subscribers) so users see it. */
+static void mark_dropped(struct runtime *rt, struct qm_vm *vm,
+			 const char *why)
+{
+	g_warning("%s: agent channel dropped: %s", vm->name, why);
+	g_free(vm->state_detail);
+	vm->state_detail = g_strdup_printf("agent channel dropped: %s", why);
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "state", "s",
+			      qm_vm_state_name(vm->state));
+	g_variant_dict_insert(&dict, "detail", "s", vm->state_detail);
+	qm_admin_emit(rt->d->admin, "vm-state", vm->name,
+		      g_variant_dict_end(&dict));
+}
+
 static void on_agent_closed(struct qm_conn *c, const GError *why, void *data)
 {
 	struct runtime *rt = data;
@@ -216,20 +242,7 @@ static void on_agent_closed(struct qm_conn *c, const GError *why, void *data)
 	rt->agent_ready = false;
 	if (vm == NULL || rt->stopping)
 		return;
-	/* A guest that breaks the protocol loses its channel; the daemon and
-	 * every other qube go on.  The qube is marked so users see it. */
-	g_warning("%s: agent channel dropped: %s", vm->name,
-		  why ? why->message : "closed");
-	g_free(vm->state_detail);
-	vm->state_detail = g_strdup_printf("agent channel dropped: %s",
-					   why ? why->message : "closed");
-	GVariantDict dict;
-	g_variant_dict_init(&dict, NULL);
-	g_variant_dict_insert(&dict, "state", "s",
-			      qm_vm_state_name(vm->state));
-	g_variant_dict_insert(&dict, "detail", "s", vm->state_detail);
-	qm_admin_emit(rt->d->admin, "vm-state", vm->name,
-		      g_variant_dict_end(&dict));
+	mark_dropped(rt, vm, why ? why->message : "closed");
 }
 
 static int connect_unix(const char *path)
@@ -344,20 +357,35 @@ static void boot_clear(struct boot *b)
 	g_free(b->root_base);
 }
 
+/* The qube whose root `vm` boots: itself for a TemplateVM/StandaloneVM,
+ * else its TemplateVM, following a DispVM's disposable template. */
+static struct qm_vm *root_owner(struct qmgrd *d, struct qm_vm *vm)
+{
+	struct qm_vm *t = vm;
+	for (int depth = 0; t != NULL && depth < 4; depth++) {
+		if (t->cls == POL_CLASS_TEMPLATEVM ||
+		    t->cls == POL_CLASS_STANDALONEVM)
+			return t;
+		g_autofree char *next = qm_inventory_prop(d->inv, t,
+							  "template");
+		t = *next ? qm_inventory_find(d->inv, next) : NULL;
+	}
+	return NULL;
+}
+
 static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 		     GError **error)
 {
 	const char *owner = vm->name;
-	g_autofree char *tmpl = qm_inventory_prop(d->inv, vm, "template");
 	b->own_root = vm->cls == POL_CLASS_TEMPLATEVM ||
 		      vm->cls == POL_CLASS_STANDALONEVM;
 	if (!b->own_root) {
-		struct qm_vm *t = *tmpl ? qm_inventory_find(d->inv, tmpl)
-					: NULL;
+		struct qm_vm *t = root_owner(d, vm);
 		if (t == NULL) {
 			g_set_error(error, LIFE_ERROR, 1,
-				    "'%s' has no template (qvm-prefs %s "
-				    "template NAME)", vm->name, vm->name);
+				    "'%s' has no TemplateVM to boot from "
+				    "(qvm-prefs %s template NAME)", vm->name,
+				    vm->name);
 			return false;
 		}
 		owner = t->name;
@@ -484,7 +512,7 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 			struct qm_vm *o = g_ptr_array_index(d->inv->vms, i);
 			g_autofree char *t = qm_inventory_prop(d->inv, o,
 							       "template");
-			if (o->state != QM_VM_HALTED &&
+			if (!qm_vm_is_down(o) &&
 			    strcmp(t, vm->name) == 0) {
 				g_autoptr(GError) e = error_new(
 					"'%s' runs on this template; a "
@@ -496,11 +524,8 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 		}
 	}
 
-	g_autofree char *tname = qm_inventory_prop(d->inv, vm, "template");
-	struct qm_vm *t = *tname ? qm_inventory_find(d->inv, tname) : NULL;
-	if (t != NULL && t->state != QM_VM_HALTED &&
-	    vm->cls != POL_CLASS_TEMPLATEVM &&
-	    vm->cls != POL_CLASS_STANDALONEVM) {
+	struct qm_vm *t = root_owner(d, vm);
+	if (t != NULL && t != vm && !qm_vm_is_down(t)) {
 		/* Its root is being changed: an overlay of it now would see a
 		 * half-written filesystem. */
 		g_autoptr(GError) e = error_new(
@@ -560,7 +585,7 @@ static void on_destroyed(GError *error, void *data)
 		if (op->done)
 			op->done(error, QM_ERR_LIBVIRT, op->data);
 	} else {
-		if (vm != NULL && vm->state != QM_VM_HALTED)
+		if (vm != NULL && !qm_vm_is_down(vm))
 			finish_stopped(op->d, vm, false, "killed");
 		if (op->done)
 			op->done(NULL, NULL, op->data);
@@ -572,7 +597,7 @@ static void on_destroyed(GError *error, void *data)
 void qm_lifecycle_kill(struct qmgrd *d, struct qm_vm *vm,
 		       qm_life_done_fn done, void *data)
 {
-	if (vm->state == QM_VM_HALTED) {
+	if (qm_vm_is_down(vm)) {
 		if (done) {
 			g_autoptr(GError) e = error_new("'%s' is not running",
 							vm->name);
@@ -607,7 +632,7 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 			   unsigned timeout_s, qm_life_done_fn done,
 			   void *data)
 {
-	if (vm->state == QM_VM_HALTED) {
+	if (qm_vm_is_down(vm)) {
 		g_autoptr(GError) e = error_new("'%s' is not running",
 						vm->name);
 		done(e, QM_ERR_STATE, data);
@@ -668,7 +693,9 @@ void qm_lifecycle_adopt(struct qmgrd *d)
 		if (vm == NULL)
 			continue;
 		struct runtime *rt = runtime_get(d, vm);
-		set_state(d, vm, QM_VM_RUNNING, "adopted after qmgrd restart");
+		/* Running again once its agent answers our HELLO. */
+		set_state(d, vm, QM_VM_TRANSIENT,
+			  "adopted after qmgrd restart; waiting for its agent");
 		g_autofree char *sock = qm_libvirt_agent_socket(d->lv, name);
 		if (sock != NULL)
 			attach_agent(rt, sock);

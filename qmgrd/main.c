@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -28,10 +29,21 @@ static void paths_init(struct qm_paths *p, const char *root,
 		       const char *template_dir)
 {
 	p->root = g_strdup(root ? root : "");
-	p->etc = g_strconcat(p->root, "/etc/qmgr", NULL);
-	p->lib = g_strconcat(p->root, "/var/lib/qmgr", NULL);
-	p->run = g_strconcat(p->root, "/run/qmgr", NULL);
-	p->logs = g_strconcat(p->root, "/var/log/qmgr", NULL);
+	if (root != NULL) {
+		p->etc = g_strconcat(root, "/etc/qmgr", NULL);
+		p->lib = g_strconcat(root, "/var/lib/qmgr", NULL);
+		p->run = g_strconcat(root, "/run/qmgr", NULL);
+		p->logs = g_strconcat(root, "/var/log/qmgr", NULL);
+	} else {
+		/* As configured (meson --sysconfdir, --localstatedir,
+		 * -Drundir); the tools find the socket the same way. */
+		p->etc = g_build_filename(QMGR_SYSCONFDIR, "qmgr", NULL);
+		p->lib = g_build_filename(QMGR_LOCALSTATEDIR, "lib", "qmgr",
+					  NULL);
+		p->run = g_build_filename(QMGR_RUNDIR, "qmgr", NULL);
+		p->logs = g_build_filename(QMGR_LOCALSTATEDIR, "log", "qmgr",
+					   NULL);
+	}
 	p->socket = g_build_filename(p->run, "qmgrd.sock", NULL);
 	p->inventory = g_build_filename(p->lib, "qmgr.xml", NULL);
 	p->vms = g_build_filename(p->lib, "vms", NULL);
@@ -233,7 +245,7 @@ static void autostart(struct qmgrd *d)
 	for (guint i = 0; i < d->inv->vms->len; i++) {
 		struct qm_vm *vm = g_ptr_array_index(d->inv->vms, i);
 		g_autofree char *a = qm_inventory_prop(d->inv, vm, "autostart");
-		if (strcmp(a, "True") == 0 && vm->state == QM_VM_HALTED)
+		if (strcmp(a, "True") == 0 && qm_vm_is_down(vm))
 			qm_lifecycle_start(d, vm, autostart_done,
 					   g_strdup(vm->name));
 	}
@@ -295,6 +307,9 @@ int main(int argc, char **argv)
 		root = abs;
 	}
 
+	/* A client that goes away mid-write is an error on that
+	 * connection, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	paths_init(&d.paths, root, template_dir);
 	d.libvirt_uri = g_strdup(uri ? uri : "qemu:///system");
 	d.start_timeout_s = start_timeout;

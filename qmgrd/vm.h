@@ -36,6 +36,10 @@ enum qm_vm_state {
 };
 const char *qm_vm_state_name(enum qm_vm_state state);
 
+/* Not running: Halted, or Crashed (which is halted, with a reason). */
+#define qm_vm_is_down(vm) ((vm)->state == QM_VM_HALTED || \
+			   (vm)->state == QM_VM_CRASHED)
+
 struct qm_vm {
 	char *name;
 	char uuid[37];

@@ -46,6 +46,10 @@ start_qmgrd() {
 	done
 	echo "# qmgrd did not come up"; sed 's/^/# /' "$T/qmgrd.log"; return 1
 }
+wait_state() { # NAME STATE: up to 60 s
+	for _ in $(seq 300); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.2; done
+	return 1
+}
 stop_qmgrd() { kill "${1:--TERM}" "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
 instance() { cat "$QMGR_ROOT/var/lib/qmgr/instance-id"; }
 our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(instance)-" | sort | tr '\n' ' ' || true; }
@@ -121,10 +125,10 @@ refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f wor
 stop_qmgrd -TERM
 [ -n "$(running_domains)" ] && ok "clean qmgrd exit leaves work running" || not_ok "clean qmgrd exit leaves work running"
 start_qmgrd || exit 1
-[ "$(state work)" = Running ] && ok "restarted qmgrd adopts work" || not_ok "restarted qmgrd adopts work" "$(state work)"
+wait_state work Running && ok "restarted qmgrd adopts work once its agent answers" || not_ok "restarted qmgrd adopts work once its agent answers" "$(state work)"
 stop_qmgrd -KILL
 start_qmgrd || exit 1
-[ "$(state work)" = Running ] && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work"
+wait_state work Running && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work" "$(state work)"
 
 # --- shutdown through the agent; the volatile root is discarded
 check "qvm-shutdown --wait work" qvm-shutdown --wait --timeout 60 work
@@ -138,6 +142,9 @@ check "clone keeps tags" bash -c 'qvm-tags work2 list | grep -qx corp'
 check "qvm-start work2" qvm-start work2
 check "qvm-kill work2" qvm-kill work2
 [ "$(state work2)" = Halted ] && ok "killed qube is Halted" || not_ok "killed qube is Halted"
+check "a named DispVM on default-dvm is created" qvm-create --class DispVM --template default-dvm disp1
+check "and boots from the TemplateVM behind default-dvm" qvm-start disp1
+check "and shuts down" qvm-shutdown --wait disp1
 refuse "template in use cannot be removed, users named" "still used by: default-dvm, work" qvm-remove -f minimal
 
 # --- a guest that never reports in: clear error, console log, domain gone
@@ -157,7 +164,7 @@ check "inventory still valid after kill -9 during create" xmllint --noout "$QMGR
 start_qmgrd || exit 1
 s=$(state racy)
 if [ "$s" = absent ] || [ "$s" = Halted ]; then ok "racy qube is either absent or complete ($s)"; else not_ok "racy qube state" "$s"; fi
-for v in racy broken work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
+for v in racy broken disp1 work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
 left=$(ls "$QMGR_ROOT/var/lib/qmgr/vms" | sort | tr '\n' ' ')
 [ "$left" = "default-dvm minimal " ] && ok "removes leave no volumes behind" || not_ok "removes leave no volumes behind" "$left"
 [ "$(our_domains)" = "qmgr-$i-default-dvm qmgr-$i-minimal " ] && ok "removes leave no domain behind" || not_ok "removes leave no domain behind" "$(our_domains)"
