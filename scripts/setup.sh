@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}"
+qmgr_install_packages "${QMGR_BUILD_PACKAGES[@]}" "${QMGR_RUN_PACKAGES[@]}"
 
 if [ ! -f build/build.ninja ]; then
 	meson setup build --prefix=/usr/local --sysconfdir=/etc \
-		--buildtype=debugoptimized -Dtests=false
+		--localstatedir=/var --buildtype=debugoptimized -Dtests=false
 fi
 ninja -C build
 meson install -C build --quiet
@@ -39,4 +39,23 @@ printf '%s\n' "qmgr.Filecopy work personal" "qmgr.OpenURL work @dispvm" \
 		printf '%-32s -> %s\n' "$q" \
 			"$(qvm-policy eval --policy-dir "$demo" --vms "$demo/vms" $q)"
 	done
-echo "== qmgr: set up. Compartments (qvm-create, qvm-run) arrive with issues #3 and #4."
+echo "== qmgr: starting libvirt and qmgrd"
+bash scripts/libvirt-up.sh
+getent group qmgr >/dev/null || groupadd --system qmgr
+if ! qvm-ls >/dev/null 2>&1; then
+	mkdir -p /var/log/qmgr
+	nohup qmgrd >>/var/log/qmgr/qmgrd.log 2>&1 &
+	for _ in $(seq 100); do qvm-ls >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+# On first start qmgrd imports the installed template as 'minimal'.
+for _ in $(seq 300); do qvm-ls --raw-list | grep -qx default-dvm && break; sleep 0.2; done
+
+echo "== qmgr: a compartment, end to end"
+qvm-ls --raw-list | grep -qx work || qvm-create --label blue work
+qvm-ls
+qvm-start --skip-if-running work
+qvm-ls --running
+qvm-shutdown --wait work
+qvm-ls work
+echo "== qmgr: set up. qmgrd runs (log: /var/log/qmgr/qmgrd.log)."
+echo "   Commands in compartments and disposables (qvm-run) arrive with issue #4."
