@@ -233,7 +233,9 @@ QMGR_ROOT="$T/my root" expect_rc "the hint quotes a root with a space" 1 \
 if grep -qF "qvm-ls: cannot reach qmgrd at /" "$T/out" &&
    grep -qF "/qmgr/qmgrd.sock" "$T/out"; then
 	ok "without QMGR_ROOT the system socket is used"
-elif grep -qF "qvm-ls: qmgrd at" "$T/out"; then
+elif grep -qF "qvm-ls: qmgrd at" "$T/out" ||
+     { [ "$(cat "$T/rc")" = 0 ] && head -n1 "$T/out" | grep -q '^NAME'; }; then
+	# a system qmgrd answers (scripts/setup.sh leaves one running)
 	ok "without QMGR_ROOT the system socket is used (a qmgrd is running)"
 else
 	not_ok "without QMGR_ROOT the system socket is used" "$(cat "$T/out")"
