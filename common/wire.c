@@ -19,6 +19,12 @@ static const struct type_info types[QM_MSG_TYPE_END] = {
 	[QM_MSG_REPLY] = { "(ubsa{sv})", QM_WIRE_PAYLOAD_MAX },
 	[QM_MSG_EVENT] = { "(ssa{sv})", 256u << 10 },
 	[QM_MSG_SHUTDOWN] = { "()", 16 },
+	[QM_MSG_EXEC] = { "(ssu)", QM_COMMAND_MAX + 256 },
+	[QM_MSG_DATA] = { "(uay)", QM_DATA_MAX + 16 },
+	[QM_MSG_EOF] = { "(u)", 8 },
+	[QM_MSG_EXIT] = { "(i)", 8 },
+	[QM_MSG_WINDOW] = { "(uu)", 16 },
+	[QM_MSG_CLOSE] = { "(s)", 1024 },
 };
 
 const char *qm_wire_payload_type(enum qm_msg_type type)

@@ -25,7 +25,9 @@
 enum qm_wire_version {
 	/* 1: HELLO, admin REQUEST/REPLY/EVENT, SHUTDOWN */
 	QM_WIRE_VERSION_1 = 1,
-	QM_WIRE_VERSION = QM_WIRE_VERSION_1,
+	/* 2: streams: EXEC, DATA, EOF, EXIT, WINDOW, CLOSE */
+	QM_WIRE_VERSION_2 = 2,
+	QM_WIRE_VERSION = QM_WIRE_VERSION_2,
 };
 
 enum qm_msg_type {
@@ -39,8 +41,38 @@ enum qm_msg_type {
 	QM_MSG_EVENT = 4,
 	/* qmgrd -> agent: () — sync and power off */
 	QM_MSG_SHUTDOWN = 5,
+	/*
+	 * Streams (version 2).  A command runs on a stream, named by the
+	 * header's stream id (not 0), chosen by the side that opens it.
+	 * Data is flow-controlled per (stream, fd): a sender may have at most
+	 * its credit in flight, which starts at QM_WINDOW_INITIAL and grows
+	 * by each WINDOW the receiver sends once it has passed data on.
+	 * Sending past the credit is a protocol violation.
+	 */
+	/* qmgrd -> agent, opens a stream: (s user, s command, u flags) —
+	 * run `/bin/sh -c command` as user */
+	QM_MSG_EXEC = 6,
+	/* both: (u fd, ay bytes) — fd 0 stdin (towards the command), 1 stdout,
+	 * 2 stderr (from it); at most QM_DATA_MAX bytes */
+	QM_MSG_DATA = 7,
+	/* both: (u fd) — no more data on fd */
+	QM_MSG_EOF = 8,
+	/* agent -> qmgrd: (i status) — the command ended (exit code, or
+	 * 128 + signal); sent after EOF of stdout and stderr; ends the stream */
+	QM_MSG_EXIT = 9,
+	/* both: (u fd, u bytes) — the receiver takes this many more bytes */
+	QM_MSG_WINDOW = 10,
+	/* both: (s reason) — abandon the stream (the command is killed) */
+	QM_MSG_CLOSE = 11,
 	QM_MSG_TYPE_END,
 };
+
+/* Stream limits. */
+#define QM_DATA_MAX (64u << 10)
+#define QM_WINDOW_INITIAL (256u << 10)
+#define QM_STREAMS_MAX 64          /* open streams per channel */
+#define QM_COMMAND_MAX 65536       /* bytes of an EXEC command */
+#define QM_EXEC_RUN_PASS_IO 1u     /* EXEC flag: stdio is forwarded */
 
 struct qm_wire_header {
 	uint32_t magic;

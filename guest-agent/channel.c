@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "exec.h"
 #include "port.h"
 #include "wire.h"
 
@@ -32,6 +33,7 @@ struct agent_channel {
 	char *path;            /* the port we opened, for messages */
 	int fd;                /* open port waiting for the host, or -1 */
 	struct qm_conn *conn;  /* talking to the host */
+	struct agent_exec *exec; /* its streams, once HELLO says version 2 */
 	guint timer;
 	bool host_hello;       /* the host's HELLO arrived on this conn */
 	bool said_waiting;     /* logged "waiting for the port" once */
@@ -112,6 +114,8 @@ static bool host_connected(int fd)
 
 static void drop(struct agent_channel *ch, guint retry_ms)
 {
+	/* Commands die with the channel: a new qmgrd knows nothing of them. */
+	g_clear_pointer(&ch->exec, agent_exec_destroy);
 	g_clear_pointer(&ch->conn, qm_conn_destroy);
 	if (ch->fd >= 0) {
 		close(ch->fd);
@@ -139,6 +143,21 @@ static void on_hello(struct agent_channel *ch, GVariant *payload)
 	g_autofree char *software = g_strescape(untrusted_software, NULL);
 	g_message("host HELLO: protocol %u, %s", untrusted_version, software);
 	ch->host_hello = true;
+	/* The channel speaks the lower of the two versions. */
+	if (MIN(untrusted_version, (guint32)QM_WIRE_VERSION) >=
+	    QM_WIRE_VERSION_2)
+		ch->exec = agent_exec_create(ch->conn);
+}
+
+static void on_stream_message(struct agent_channel *ch,
+			      const struct qm_wire_msg *msg)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (agent_exec_handle(ch->exec, msg, &err))
+		return;
+	g_warning("%s: %s: dropping the channel", ch->path, err->message);
+	drop(ch, RETRY_AFTER_ERROR_MS);
 }
 
 static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
@@ -146,8 +165,9 @@ static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
 {
 	struct agent_channel *ch = user_data;
 	const char *why = NULL;
+	bool stream_msg = agent_exec_carries(msg->type);
 
-	if (msg->stream != 0)
+	if (msg->stream != 0 && !stream_msg)
 		why = "a control message on a call stream";
 	else if (!ch->host_hello && msg->type != QM_MSG_HELLO)
 		why = "a message before HELLO";
@@ -165,7 +185,14 @@ static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
 				ch->on_shutdown(ch->user_data);
 			return;
 		default:
-			why = "a message type the guest channel does not carry";
+			if (stream_msg && ch->exec) {
+				on_stream_message(ch, msg);
+				return;
+			}
+			why = stream_msg ? "a stream message on protocol "
+					   "version 1"
+					 : "a message type the guest channel "
+					   "does not carry";
 			break;
 		}
 	}
@@ -253,6 +280,7 @@ void agent_channel_destroy(struct agent_channel *ch)
 		return;
 	if (ch->timer)
 		g_source_remove(ch->timer);
+	g_clear_pointer(&ch->exec, agent_exec_destroy);
 	g_clear_pointer(&ch->conn, qm_conn_destroy);
 	if (ch->fd >= 0)
 		close(ch->fd);

@@ -2,7 +2,7 @@
 /*
  * The agent's end of the guest channel: opens the virtio-serial port, waits
  * for the host side to be connected, says HELLO and handles what qmgrd asks
- * (for now: SHUTDOWN).  It reopens the port whenever the host goes away or
+ * (SHUTDOWN; commands on streams, in exec.c).  It reopens the port whenever the host goes away or
  * breaks the protocol, so a restarted qmgrd finds a fresh HELLO.
  */
 #pragma once

@@ -15,6 +15,7 @@
 #include "channel.h"
 #include "port.h"
 #include "power.h"
+#include "proc.h"
 
 struct agent {
 	GMainLoop *loop;
@@ -118,6 +119,8 @@ int main(int argc, char **argv)
 	g_main_loop_run(a.loop);
 
 	agent_channel_destroy(ch);
+	/* Commands that ignored SIGTERM do not outlive the agent. */
+	agent_proc_kill_all();
 	g_main_loop_unref(a.loop);
 	return a.status;
 }

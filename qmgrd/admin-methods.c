@@ -13,6 +13,7 @@
 
 #include "libvirt-conn.h"
 #include "lifecycle.h"
+#include "run.h"
 #include "volumes.h"
 
 typedef void (*method_fn)(struct qmgrd *d, struct qm_call *c,
@@ -814,6 +815,86 @@ static void m_kill(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 	qm_lifecycle_kill(d, vm, life_done, c);
 }
 
+/* ---- commands (run.c relays their streams) ---- */
+
+struct run_op {
+	struct qmgrd *d;
+	struct qm_call *call;
+	char *vm;
+};
+
+static void run_now(struct qmgrd *d, struct qm_call *c, const char *vmname)
+{
+	const char *command = arg_str(c, "command");
+	const char *user = arg_str(c, "user");
+	bool pass_io = arg_bool(c, "pass_io", false);
+	g_autoptr(GError) err = NULL;
+
+	guint32 id = qm_run_open(d, vmname, user ? user : "user", command,
+				 pass_io ? qm_call_peer(c) : NULL, &err);
+	if (id == 0 && pass_io) {
+		qm_call_fail(c, QM_ERR_STATE, "%s", err->message);
+		return;
+	}
+	if (err != NULL) {
+		qm_call_fail(c, QM_ERR_STATE, "%s", err->message);
+		return;
+	}
+	GVariantDict dict;
+	g_variant_dict_init(&dict, NULL);
+	g_variant_dict_insert(&dict, "stream", "u", id);
+	qm_call_reply(c, g_variant_dict_end(&dict));
+}
+
+static void run_started(GError *error, const char *code, void *data)
+{
+	struct run_op *op = data;
+	if (error != NULL)
+		qm_call_fail(op->call, code ? code : QM_ERR_INTERNAL,
+			     "cannot start '%s' to run the command: %s",
+			     op->vm, error->message);
+	else
+		run_now(op->d, op->call, op->vm);
+	g_free(op->vm);
+	g_free(op);
+}
+
+static void m_run(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	const char *command = arg_str(c, "command");
+	const char *user = arg_str(c, "user");
+
+	if (command == NULL || *command == '\0' ||
+	    strlen(command) > QM_COMMAND_MAX) {
+		qm_call_fail(c, QM_ERR_INVALID,
+			     "a command of 1 to %d bytes is needed",
+			     QM_COMMAND_MAX);
+		return;
+	}
+	if (user != NULL && !pol_tag_is_valid(user)) {
+		/* a user name: letters, digits, '_' and '-' */
+		qm_call_fail(c, QM_ERR_INVALID, "invalid user name '%s'",
+			     user);
+		return;
+	}
+	if (vm->state == QM_VM_RUNNING) {
+		run_now(d, c, vm->name);
+		return;
+	}
+	if (!arg_bool(c, "autostart", true)) {
+		qm_call_fail(c, QM_ERR_STATE,
+			     "'%s' is %s and autostart was not asked for "
+			     "(qvm-start %s first)", vm->name,
+			     qm_vm_state_name(vm->state), vm->name);
+		return;
+	}
+	struct run_op *op = g_new0(struct run_op, 1);
+	op->d = d;
+	op->call = c;
+	op->vm = g_strdup(vm->name);
+	qm_lifecycle_start(d, vm, run_started, op);
+}
+
 static void m_subscribe(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 {
 	qm_call_subscribe(c);
@@ -845,6 +926,7 @@ static const struct method methods[] = {
 	{ "vm.tags.Add", true, m_tags_change },
 	{ "vm.tags.Del", true, m_tags_change },
 	{ "events.Subscribe", false, m_subscribe },
+	{ "vm.Run", true, m_run },
 };
 
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *c)

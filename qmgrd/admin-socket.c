@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "run.h"
 
 #define PEERS_MAX 256
 
@@ -58,9 +59,32 @@ static void peer_unref(struct qm_peer *p)
 	g_free(p);
 }
 
+struct qm_peer *qm_peer_ref(struct qm_peer *p)
+{
+	return peer_ref(p);
+}
+
+void qm_peer_unref(struct qm_peer *p)
+{
+	peer_unref(p);
+}
+
+bool qm_peer_send(struct qm_peer *p, enum qm_msg_type type, guint32 stream,
+		  GVariant *payload)
+{
+	return qm_conn_send(p->conn, type, stream, payload);
+}
+
+struct qm_peer *qm_call_peer(const struct qm_call *c)
+{
+	return c->peer;
+}
+
 static void peer_drop(struct qm_peer *p)
 {
-	/* The admin's reference goes; calls in flight keep theirs. */
+	/* The admin's reference goes; calls in flight keep theirs, and its
+	 * commands are closed. */
+	qm_run_client_gone(p->admin->d, p);
 	if (p->conn)
 		qm_conn_close(p->conn);
 	if (g_ptr_array_remove(p->admin->peers, p))
@@ -175,6 +199,15 @@ static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
 		qm_conn_send(conn, QM_MSG_HELLO, 0,
 			     g_variant_new("(us)", QM_WIRE_VERSION,
 					   "qmgrd " QMGR_VERSION));
+		return;
+	}
+	if (msg->stream != 0) {
+		GError *err = NULL;
+		if (!qm_run_from_client(p->admin->d, p, msg, &err)) {
+			g_message("%s: %s; dropping", p->name, err->message);
+			g_error_free(err);
+			peer_drop(p);
+		}
 		return;
 	}
 	if (msg->type != QM_MSG_REQUEST) {

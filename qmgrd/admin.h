@@ -37,6 +37,8 @@ void qm_call_reply(struct qm_call *call, GVariant *result);  /* a{sv}/NULL */
 void qm_call_fail(struct qm_call *call, const char *code, const char *fmt,
 		  ...) G_GNUC_PRINTF(3, 4);
 void qm_call_subscribe(struct qm_call *call);
+/* The client of a call (valid while the call is). */
+struct qm_peer *qm_call_peer(const struct qm_call *call);
 
 /* admin-methods.c */
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *call);

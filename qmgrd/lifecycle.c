@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "domain-xml.h"
 #include "libvirt-conn.h"
+#include "run.h"
 #include "volumes.h"
 
 #define LIFE_ERROR g_quark_from_static_string("qm-lifecycle-error")
@@ -131,6 +132,7 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 	bool was_starting = vm->state == QM_VM_TRANSIENT;
 
 	qm_volumes_drop_volatile(d, vm->name);
+	qm_run_agent_gone(d, vm->name, why ? why : "the qube stopped");
 	/* Crashed stays until the next start, so users see it; a guest that
 	 * powers itself off is simply Halted. */
 	if (crashed)
@@ -184,6 +186,17 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 
 	if (vm == NULL)
 		return;
+	if (msg->stream != 0 && rt->agent_ready) {
+		GError *err = NULL;
+		if (!qm_run_from_agent(rt->d, vm->name, msg, &err)) {
+			qm_conn_close(rt->agent);
+			rt->agent_ready = false;
+			qm_run_agent_gone(rt->d, vm->name, err->message);
+			mark_dropped(rt, vm, err->message);
+			g_error_free(err);
+		}
+		return;
+	}
 	if (msg->type != QM_MSG_HELLO) {
 		/* Nothing else is expected from a guest yet (issue #4 adds
 		 * calls): a guest speaking out of turn loses its channel. */
@@ -191,6 +204,7 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 			"unexpected message type %d", msg->type);
 		qm_conn_close(rt->agent);
 		rt->agent_ready = false;
+		qm_run_agent_gone(rt->d, vm->name, why);
 		mark_dropped(rt, vm, why);
 		return;
 	}
@@ -240,6 +254,9 @@ static void on_agent_closed(struct qm_conn *c, const GError *why, void *data)
 	struct qm_vm *vm = vm_of(rt);
 
 	rt->agent_ready = false;
+	if (vm != NULL)
+		qm_run_agent_gone(rt->d, vm->name,
+				  why ? why->message : "closed");
 	if (vm == NULL || rt->stopping)
 		return;
 	mark_dropped(rt, vm, why ? why->message : "closed");
@@ -706,4 +723,17 @@ void qm_lifecycle_detach_all(struct qmgrd *d)
 {
 	for (guint i = 0; i < d->inv->vms->len; i++)
 		runtime_free(g_ptr_array_index(d->inv->vms, i));
+}
+
+bool qm_lifecycle_agent_send(struct qmgrd *d, const char *name,
+			     enum qm_msg_type type, guint32 stream,
+			     GVariant *payload)
+{
+	struct qm_vm *vm = qm_inventory_find(d->inv, name);
+	struct runtime *rt = vm ? vm->runtime : NULL;
+	if (rt == NULL || rt->agent == NULL || !rt->agent_ready) {
+		g_variant_unref(g_variant_take_ref(payload));
+		return false;
+	}
+	return qm_conn_send(rt->agent, type, stream, payload);
 }

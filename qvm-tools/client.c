@@ -12,27 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client-private.h"
 #include "suggest.h"
 #include "vm.h"
 #include "wire.h"
 
 /* qmgrd answers HELLO at once; longer means it is wedged or not qmgrd. */
 #define HELLO_TIMEOUT_MS 10000
-
-struct qm_client {
-	int fd;
-	char *path;
-	GByteArray *in;
-	uint32_t next_id;
-	GHashTable *outstanding;   /* ids sent and not yet answered */
-	GHashTable *replies;       /* id -> REPLY payload that arrived early */
-	GQueue events;             /* EVENT payloads not yet delivered */
-	bool subscribed;           /* events.Subscribe sent */
-	bool closed;               /* qmgrd hung up */
-	qm_client_event_fn event_fn;
-	void *event_data;
-	GDestroyNotify event_destroy;
-};
 
 G_DEFINE_QUARK(qm-client-error, qm_client_error)
 
@@ -122,6 +108,8 @@ void qm_client_destroy(struct qm_client *c)
 	if (c->event_destroy)
 		c->event_destroy(c->event_data);
 	g_queue_clear_full(&c->events, (GDestroyNotify)g_variant_unref);
+	g_hash_table_destroy(c->streams);
+	g_hash_table_destroy(c->ended);
 	g_hash_table_destroy(c->replies);
 	g_hash_table_destroy(c->outstanding);
 	g_byte_array_unref(c->in);
@@ -177,6 +165,15 @@ static int ms_left(gint64 deadline)
 	return (int)MIN((left + 999) / 1000, G_MAXINT);
 }
 
+static bool decode_error(struct qm_client *c, GError *err, GError **error)
+{
+	g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
+		    "qmgrd at %s sent an invalid message (%s); is it the same "
+		    "version as this tool?", c->path, err->message);
+	g_error_free(err);
+	return false;
+}
+
 /*
  * Reads the next whole message.  The decoder checks framing, type, size and
  * the payload's type and normal form; what the message means is checked by
@@ -195,15 +192,8 @@ static bool read_msg(struct qm_client *c, gint64 deadline,
 			g_byte_array_remove_range(c->in, 0, (guint)used);
 			return true;
 		}
-		if (st == QM_WIRE_ERROR) {
-			g_set_error(error, QM_CLIENT_ERROR,
-				    QM_CLIENT_ERROR_PROTOCOL,
-				    "qmgrd at %s sent an invalid message "
-				    "(%s); is it the same version as this "
-				    "tool?", c->path, err->message);
-			g_error_free(err);
-			return false;
-		}
+		if (st == QM_WIRE_ERROR)
+			return decode_error(c, err, error);
 
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		int r = poll(&pfd, 1, ms_left(deadline));
@@ -233,30 +223,145 @@ static bool read_msg(struct qm_client *c, gint64 deadline,
 	}
 }
 
-static bool protocol_error(struct qm_client *c, GError **error,
-			   const char *what)
+bool qm_client_protocol_error(struct qm_client *c, GError **error,
+			      const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
 	g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
 		    "qmgrd at %s broke the protocol: %s", c->path, what);
 	return false;
 }
+#define protocol_error qm_client_protocol_error
 
-/* Files a REPLY or EVENT that arrived; anything else is a violation. */
+static void stream_msg_free(struct qm_wire_msg *msg)
+{
+	qm_wire_msg_clear(msg);
+	g_free(msg);
+}
+
+static void stream_free(struct qm_client_stream *s)
+{
+	g_queue_clear_full(&s->pending, (GDestroyNotify)stream_msg_free);
+	g_free(s);
+}
+
+struct qm_client_stream *qm_client_stream_get(struct qm_client *c,
+					      uint32_t id, GError **error)
+{
+	struct qm_client_stream *s =
+		g_hash_table_lookup(c->streams, GUINT_TO_POINTER(id));
+	if (s != NULL)
+		return s;
+	/* qmgrd opens no more per connection than it runs per qube */
+	if (g_hash_table_size(c->streams) >= QM_STREAMS_MAX) {
+		protocol_error(c, error, "more than %d open streams",
+			       QM_STREAMS_MAX);
+		return NULL;
+	}
+	s = g_new0(struct qm_client_stream, 1);
+	s->id = id;
+	g_queue_init(&s->pending);
+	s->may[1] = s->may[2] = QM_WINDOW_INITIAL;
+	s->stdin_credit = QM_WINDOW_INITIAL;
+	g_hash_table_insert(c->streams, GUINT_TO_POINTER(id), s);
+	return s;
+}
+
+void qm_client_stream_end(struct qm_client *c, struct qm_client_stream *s)
+{
+	g_hash_table_add(c->ended, GUINT_TO_POINTER(s->id));
+	g_hash_table_remove(c->streams, GUINT_TO_POINTER(s->id));
+}
+
+/*
+ * Files a stream message for its relay, checking what this side can: the
+ * direction of each fd and that output stays within the credit this side
+ * granted, which bounds what is buffered.
+ */
+static bool take_stream_msg(struct qm_client *c, struct qm_wire_msg *msg,
+			    GError **error)
+{
+	guint32 fd;
+
+	if (c->version < QM_WIRE_VERSION_2)
+		return protocol_error(c, error, "a stream message in protocol "
+					       "version %u", c->version);
+	if (msg->stream == 0)
+		return protocol_error(c, error, "a stream message on stream 0");
+	/* Messages that crossed our CLOSE, or that follow the end. */
+	if (g_hash_table_contains(c->ended, GUINT_TO_POINTER(msg->stream)))
+		return true;
+	struct qm_client_stream *s = qm_client_stream_get(c, msg->stream,
+							  error);
+	if (s == NULL)
+		return false;
+	switch (msg->type) {
+	case QM_MSG_DATA: {
+		g_autoptr(GVariant) data = NULL;
+		g_variant_get(msg->payload, "(u@ay)", &fd, &data);
+		gsize len = g_variant_get_size(data);
+		if (fd != 1 && fd != 2)
+			return protocol_error(c, error, "stream %u: data on "
+					      "fd %u", s->id, fd);
+		if (len > s->may[fd])
+			return protocol_error(c, error, "stream %u: %zu bytes "
+					      "on fd %u past the credit of "
+					      "%" G_GUINT64_FORMAT, s->id, len,
+					      fd, s->may[fd]);
+		s->may[fd] -= len;
+		break;
+	}
+	case QM_MSG_EOF:
+		/* EOF of fd 0: the command takes no more input */
+		g_variant_get(msg->payload, "(u)", &fd);
+		if (fd > 2)
+			return protocol_error(c, error, "stream %u: EOF of fd "
+					      "%u", s->id, fd);
+		break;
+	case QM_MSG_WINDOW:
+		g_variant_get(msg->payload, "(uu)", &fd, NULL);
+		if (fd != 0)
+			return protocol_error(c, error, "stream %u: WINDOW "
+					      "for fd %u", s->id, fd);
+		break;
+	default:   /* EXIT, CLOSE */
+		break;
+	}
+	struct qm_wire_msg *copy = g_new0(struct qm_wire_msg, 1);
+	*copy = *msg;
+	msg->payload = NULL;
+	g_queue_push_tail(&s->pending, copy);
+	return true;
+}
+
+/* Files a REPLY, EVENT or stream message that arrived; anything else is a
+ * violation. */
 static bool take_msg(struct qm_client *c, struct qm_wire_msg *msg,
 		     GError **error)
 {
-	guint32 id;
+	guint32 id, stream;
 
 	switch (msg->type) {
-	case QM_MSG_REPLY:
+	case QM_MSG_REPLY: {
 		g_variant_get_child(msg->payload, 0, "u", &id);
 		if (!g_hash_table_remove(c->outstanding, GUINT_TO_POINTER(id)))
 			return protocol_error(c, error,
 					      "a reply to a call it was not "
 					      "asked");
+		/* A reply that opens a stream (vm.Run): should qmgrd reuse
+		 * the id of one that ended, it is live again. */
+		g_autoptr(GVariant) result =
+			g_variant_get_child_value(msg->payload, 3);
+		if (g_variant_lookup(result, "stream", "u", &stream))
+			g_hash_table_remove(c->ended,
+					    GUINT_TO_POINTER(stream));
 		g_hash_table_insert(c->replies, GUINT_TO_POINTER(id),
 				    g_steal_pointer(&msg->payload));
 		return true;
+	}
 	case QM_MSG_EVENT:
 		if (!c->subscribed)
 			return protocol_error(c, error,
@@ -264,8 +369,52 @@ static bool take_msg(struct qm_client *c, struct qm_wire_msg *msg,
 					      "events.Subscribe");
 		g_queue_push_tail(&c->events, g_steal_pointer(&msg->payload));
 		return true;
+	case QM_MSG_DATA:
+	case QM_MSG_EOF:
+	case QM_MSG_WINDOW:
+	case QM_MSG_EXIT:
+	case QM_MSG_CLOSE:
+		return take_stream_msg(c, msg, error);
 	default:
 		return protocol_error(c, error, "an unexpected message type");
+	}
+}
+
+bool qm_client_receive(struct qm_client *c, bool do_read, GError **error)
+{
+	if (do_read) {
+		uint8_t buf[65536];
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return true;
+		if (n <= 0) {
+			c->closed = true;
+			g_set_error(error, QM_CLIENT_ERROR,
+				    QM_CLIENT_ERROR_PROTOCOL,
+				    "qmgrd at %s closed the connection%s%s "
+				    "(did it stop? see its log)", c->path,
+				    n < 0 ? ": " : "",
+				    n < 0 ? g_strerror(errno) : "");
+			return false;
+		}
+		g_byte_array_append(c->in, buf, (guint)n);
+	}
+	for (;;) {
+		size_t used = 0;
+		GError *err = NULL;
+		struct qm_wire_msg msg = { 0 };
+		enum qm_wire_status st = qm_wire_decode(c->in->data,
+							c->in->len, &used,
+							&msg, &err);
+		if (st == QM_WIRE_NEED_MORE)
+			return true;
+		if (st == QM_WIRE_ERROR)
+			return decode_error(c, err, error);
+		g_byte_array_remove_range(c->in, 0, (guint)used);
+		bool ok = take_msg(c, &msg, error);
+		qm_wire_msg_clear(&msg);
+		if (!ok)
+			return false;
 	}
 }
 
@@ -301,6 +450,7 @@ static bool hello(struct qm_client *c, const char *software, GError **error)
 	}
 	g_variant_get(msg.payload, "(u&s)", &version, NULL);
 	qm_wire_msg_clear(&msg);
+	c->version = MIN(version, (guint32)QM_WIRE_VERSION);
 	if (version < QM_WIRE_VERSION_1) {
 		g_set_error(error, QM_CLIENT_ERROR, QM_CLIENT_ERROR_PROTOCOL,
 			    "qmgrd at %s speaks protocol version %u, this "
@@ -342,6 +492,9 @@ struct qm_client *qm_client_connect(const char *software, GError **error)
 	c->replies = g_hash_table_new_full(NULL, NULL, NULL,
 					   (GDestroyNotify)g_variant_unref);
 	g_queue_init(&c->events);
+	c->streams = g_hash_table_new_full(NULL, NULL, NULL,
+					   (GDestroyNotify)stream_free);
+	c->ended = g_hash_table_new(NULL, NULL);
 	if (!hello(c, software, error)) {
 		qm_client_destroy(c);
 		return NULL;

@@ -7,6 +7,8 @@
  * loop to return to.  Replies may arrive out of order (the daemon serves long
  * calls such as vm.Start concurrently), so calls can be pipelined with
  * qm_client_send() + qm_client_wait(); qm_client_call() is both at once.
+ * A command started with vm.Run has its stdio relayed by
+ * qm_client_stream_relay(), which polls (the one non-blocking part).
  *
  * Also here: the helpers every tool shares (exit codes, name checks, error
  * printing) and a small JSON writer for `qvm-ls --json`.
@@ -24,11 +26,14 @@
 #define QM_EXIT_USAGE 2   /* bad arguments; nothing was done */
 
 /* Why a client call failed.  The daemon's codes are documented in
- * docs/admin-api.md; the first three are the client's own. */
+ * docs/admin-api.md; the first six are the client's own. */
 enum qm_client_error {
 	QM_CLIENT_ERROR_UNREACHABLE,  /* no qmgrd at the socket, or refused us */
 	QM_CLIENT_ERROR_PROTOCOL,     /* qmgrd broke the protocol or hung up */
 	QM_CLIENT_ERROR_NO_ANSWER,    /* our wait for qmgrd's answer expired */
+	QM_CLIENT_ERROR_CLOSED,       /* qmgrd closed a stream (CLOSE) */
+	QM_CLIENT_ERROR_CANCELLED,    /* the caller abandoned a stream */
+	QM_CLIENT_ERROR_LOCAL_IO,     /* writing a command's output failed */
 	QM_CLIENT_ERROR_TIMEOUT,      /* qmgrd's "Timeout" */
 	QM_CLIENT_ERROR_NOT_FOUND,
 	QM_CLIENT_ERROR_EXISTS,
@@ -100,6 +105,38 @@ bool qm_client_subscribe(struct qm_client *client, qm_client_event_fn fn,
  */
 bool qm_client_dispatch(struct qm_client *client, int timeout_ms,
 			GError **error);
+
+/* ---- streams (vm.Run with pass_io) ---- */
+
+/* Where a stream's stdio goes.  Any fd may be -1: no stdin (EOF is sent at
+ * once), output discarded, no cancellation. */
+struct qm_client_stdio {
+	int in;       /* read for the command's stdin (fd 0) */
+	int out;      /* the command's stdout (fd 1) is written here */
+	int err;      /* and its stderr (fd 2) */
+	int cancel;   /* readable: abandon the stream (CLOSE "interrupted") */
+};
+
+/*
+ * Relays stream `stream` (vm.Run's "stream") until the command ends
+ * (docs/admin-api.md, "Streams").  Stdin is sent only within the credit
+ * qmgrd grants; output is buffered only as far as the credit this side
+ * grants (QM_WINDOW_INITIAL per fd, renewed by WINDOW as the output is
+ * written), so a stalled stdout stalls only the command, never the reading
+ * of the socket.  The fds (terminals excepted) are made non-blocking for
+ * the duration and their flags restored.  Replies and events arriving meanwhile are kept, as are
+ * messages of other streams (for their own relay).
+ *
+ * Returns true with *status, the command's exit status (128 + signal when
+ * a signal ended it), once the output before EXIT is written.  Else false
+ * with *error: QM_CLIENT_ERROR_CLOSED with qmgrd's reason, _CANCELLED when
+ * `cancel` became readable (CLOSE was sent), _LOCAL_IO when the output
+ * could not be written (CLOSE was sent), _PROTOCOL when qmgrd broke the
+ * protocol or hung up.
+ */
+bool qm_client_stream_relay(struct qm_client *client, uint32_t stream,
+			    const struct qm_client_stdio *io, int *status,
+			    GError **error);
 
 /* The name of a daemon error code ("NotFound"), or NULL for the client's
  * own codes. */

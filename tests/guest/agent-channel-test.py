@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Drives qmgr-agent on the host, over a unix socket instead of its
 virtio-serial port (--device SOCKET --no-poweroff), playing qmgrd's part:
-the agent must say HELLO first, power off (here: exit 0) on SHUTDOWN, and
-drop and reopen a channel on which the host breaks the protocol.
+the agent must say HELLO first (protocol version 2), keep a channel whose
+host speaks version 1, 2 or later, power off (here: exit 0) on SHUTDOWN, and
+drop and reopen a channel on which the host breaks the protocol.  Streams
+(EXEC and the rest of version 2) are tested by agent-exec-test.py.
 
     agent-channel-test.py QMGR_AGENT
 """
@@ -16,6 +18,7 @@ import tempfile
 
 MAGIC = 0x31474D51  # "QMG1"
 HELLO, REQUEST, SHUTDOWN = 1, 2, 5
+AGENT_VERSION = 2
 TIMEOUT = 10
 
 
@@ -59,7 +62,8 @@ def expect_hello(conn):
     payload = recv_exact(conn, length)
     version, = struct.unpack("<I", payload[:4])
     software = payload[4:].rstrip(b"\0").decode()
-    assert version >= 1 and software.startswith("qmgr-agent "), payload
+    assert version == AGENT_VERSION and software.startswith("qmgr-agent "), \
+        payload
     return version, software
 
 
@@ -69,6 +73,17 @@ def expect_closed(conn):
             pass
     except ConnectionResetError:
         pass
+
+
+def expect_open(conn, seconds=0.3):
+    conn.settimeout(seconds)
+    try:
+        data = conn.recv(4096)
+        raise AssertionError(f"the agent sent {data!r} or closed")
+    except socket.timeout:
+        pass
+    finally:
+        conn.settimeout(TIMEOUT)
 
 
 def main():
@@ -107,10 +122,18 @@ def main():
                 expect_closed(conn)
                 conn.close()
                 print(f"ok - {name}")
+            # Older and newer hosts: the channel speaks the lower version.
+            for v in (1, 2, 3):
+                conn = accept()
+                expect_hello(conn)
+                conn.sendall(hello(version=v))
+                expect_open(conn)
+                conn.close()
+                print(f"ok - test_agent_keeps_host_speaking_version_{v}")
             # The agent reopened its channel after each of those.
             conn = accept()
             version, software = expect_hello(conn)
-            conn.sendall(hello() + shutdown())
+            conn.sendall(hello(version=2) + shutdown())
             rc = proc.wait(TIMEOUT)
             assert rc == 0, f"agent exited with {rc}"
             print(f"ok - test_agent_hello_then_shutdown ({software}, "

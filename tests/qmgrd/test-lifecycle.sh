@@ -117,6 +117,31 @@ t1=$(date +%s%N)
 echo "# qvm-start work took $(((t1 - t0) / 1000000)) ms"
 [ "$(state work)" = Running ] && ok "work is Running" || not_ok "work is Running" "$(state work)"
 refuse "starting a running qube is refused" "already running" qvm-start work
+
+# --- commands in the qube (qvm-run, through the agent's streams)
+out=$(qvm-run -p work 'echo hello from $(hostname)' 2>&1)
+[ "$out" = "hello from work" ] && ok "qvm-run -p: stdout" || not_ok "qvm-run -p: stdout" "$out"
+qvm-run -p work 'exit 3'; rc=$?
+[ $rc = 3 ] && ok "qvm-run -p: the command's exit code" || not_ok "qvm-run -p: the command's exit code" "rc=$rc"
+qvm-run -p work 'kill -9 $$'; rc=$?
+[ $rc = 137 ] && ok "qvm-run -p: killed by a signal is 128+N" || not_ok "qvm-run -p: killed by a signal is 128+N" "rc=$rc"
+err=$(qvm-run -p work 'echo oops >&2' 2>&1 >/dev/null)
+[ "$err" = oops ] && ok "qvm-run -p: stderr" || not_ok "qvm-run -p: stderr" "$err"
+[ "$(qvm-run -p work 'id -u')" = 1000 ] && ok "qvm-run runs as user by default" || not_ok "qvm-run runs as user by default"
+[ "$(qvm-run -p -u root work 'id -u')" = 0 ] && ok "qvm-run -u root" || not_ok "qvm-run -u root"
+head -c 8388608 /dev/urandom >"$T/big"
+want=$(sha256sum <"$T/big" | cut -d' ' -f1)
+got=$(qvm-run -p work cat <"$T/big" | sha256sum | cut -d' ' -f1)
+[ "$want" = "$got" ] && ok "qvm-run -p: 8 MiB through stdin and stdout intact" || not_ok "qvm-run -p: 8 MiB through stdin and stdout intact"
+pids=
+for k in 1 2 3 4; do qvm-run -p work "sleep 1; echo $k" >"$T/c$k" 2>&1 & pids="$pids $!"; done
+wait $pids
+all=$(cat "$T"/c1 "$T"/c2 "$T"/c3 "$T"/c4 | tr '\n' ' ')
+[ "$all" = "1 2 3 4 " ] && ok "concurrent qvm-run calls" || not_ok "concurrent qvm-run calls" "$all"
+check "qvm-run without -p starts the command and returns" qvm-run work 'echo mark >/tmp/mark'
+for _ in $(seq 50); do qvm-run -p work 'test -e /tmp/mark' && break; sleep 0.1; done
+qvm-run -p work 'test -e /tmp/mark' && ok "the command ran" || not_ok "the command ran"
+refuse "qvm-run refuses an unknown qube" "does not exist" qvm-run -p nosuch true
 refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
 refuse "memory cannot change while running" "while it is Running" qvm-prefs work memory 400
 refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f work
@@ -135,6 +160,9 @@ check "qvm-shutdown --wait work" qvm-shutdown --wait --timeout 60 work
 [ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
 [ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
 [ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
+refuse "qvm-run --no-autostart on a halted qube is refused" "autostart" qvm-run -p --no-autostart work true
+[ "$(qvm-run -p work 'echo up')" = up ] && ok "qvm-run starts a halted qube (autostart)" || not_ok "qvm-run starts a halted qube (autostart)"
+check "and it shuts down again" qvm-shutdown --wait work
 
 # --- clone, kill, remove
 check "qvm-clone work work2" qvm-clone work work2
@@ -157,9 +185,10 @@ refuse "a guest that never reports in times out, naming its console log" "consol
 
 # --- kill -9 during create leaves the previous or the new inventory
 qvm-create racy >/dev/null 2>&1 &
+cpid=$!
 sleep 0.05
 stop_qmgrd -KILL
-wait 2>/dev/null
+wait $cpid 2>/dev/null
 check "inventory still valid after kill -9 during create" xmllint --noout "$QMGR_ROOT/var/lib/qmgr/qmgr.xml"
 start_qmgrd || exit 1
 s=$(state racy)

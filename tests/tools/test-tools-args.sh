@@ -49,7 +49,7 @@ usage_error() {
 	fi
 }
 
-TOOLS="qvm-create qvm-ls qvm-start qvm-shutdown qvm-kill qvm-remove qvm-prefs qvm-clone qvm-tags"
+TOOLS="qvm-create qvm-ls qvm-start qvm-shutdown qvm-kill qvm-remove qvm-prefs qvm-clone qvm-tags qvm-run"
 
 # --- --help / -h: exit 0, usage on stdout, nothing on stderr
 for tool in $TOOLS; do
@@ -116,6 +116,30 @@ usage_error "qvm-tags unknown command" "unknown command 'remove' (list, add or d
 	qvm-tags work remove x
 usage_error "qvm-tags add without a tag" "add needs at least one TAG" qvm-tags work add
 usage_error "qvm-tags del without a tag" "del needs at least one TAG" qvm-tags work d
+
+usage_error "qvm-run without arguments" "name the qube and the command to run" qvm-run
+usage_error "qvm-run without a command" "name the command to run" qvm-run work
+usage_error "qvm-run with only options" "name the command to run" qvm-run -p work --
+usage_error "qvm-run --dispvm is not supported yet" \
+	"--dispvm is not supported yet (disposable qubes come with issue #4)" qvm-run --dispvm ls
+usage_error "qvm-run --dispvm=TEMPLATE is not supported yet" \
+	"--dispvm is not supported yet (disposable qubes come with issue #4)" \
+	qvm-run -p --dispvm=fedora xterm
+usage_error "qvm-run --service is not supported yet" \
+	"--service is not supported yet (RPC services come with issue #4)" \
+	qvm-run --service work qubes.VMShell
+usage_error "qvm-run --user needs a name" "--user needs a user name" qvm-run -u '' work ls
+usage_error "qvm-run -u needs a value" "Missing argument for -u" qvm-run work -u
+usage_error "qvm-run refuses an unknown option between VM and COMMAND" \
+	"Unknown option -x" qvm-run work -x ls
+usage_error "qvm-run refuses a command longer than 64 KiB" \
+	"the command is 65537 bytes long, at most 65536 are allowed" \
+	qvm-run work "$(head -c 65531 /dev/zero | tr '\0' a)" abcde
+usage_error "qvm-run refuses an invalid qube" "invalid qube name 'dom0'" qvm-run -p dom0 true
+usage_error "qvm-run refuses a non-UTF-8 command" "command 'ls x\377' is not valid UTF-8" \
+	qvm-run work ls "$(printf 'x\377')"
+usage_error "qvm-run refuses a non-UTF-8 user" "user 'x\377' is not valid UTF-8" \
+	qvm-run -u "$(printf 'x\377')" work ls
 
 # --- Qubes name rules, refused before connecting (qmgrd's own messages)
 LONG=a234567890123456789012345678901
@@ -214,6 +238,11 @@ qvm-clone work work2
 qvm-tags work
 qvm-tags work add a b
 qvm-tags work del a
+qvm-run work xterm
+qvm-run -p -u root --no-autostart --no-gui work cat /etc/hostname
+qvm-run --nogui work true
+qvm-run work -p ls -l --color
+qvm-run -- work -- -x
 EOF_CMDS
 
 # options after the name work too (GNU style), and -- ends options
