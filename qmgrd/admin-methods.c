@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "libvirt-conn.h"
+#include "disposable.h"
 #include "lifecycle.h"
 #include "run.h"
 #include "volumes.h"
@@ -832,37 +833,65 @@ static void run_now(struct qmgrd *d, struct qm_call *c, const char *vmname)
 
 	guint32 id = qm_run_open(d, vmname, user ? user : "user", command,
 				 pass_io ? qm_call_peer(c) : NULL, &err);
-	if (id == 0 && pass_io) {
-		qm_call_fail(c, QM_ERR_STATE, "%s", err->message);
-		return;
-	}
 	if (err != NULL) {
 		qm_call_fail(c, QM_ERR_STATE, "%s", err->message);
+		/* a disposable made for this command is not needed */
+		qm_disposable_destroy(d, vmname);
 		return;
 	}
 	GVariantDict dict;
 	g_variant_dict_init(&dict, NULL);
 	g_variant_dict_insert(&dict, "stream", "u", id);
+	g_variant_dict_insert(&dict, "vm", "s", vmname);
 	qm_call_reply(c, g_variant_dict_end(&dict));
 }
 
 static void run_started(GError *error, const char *code, void *data)
 {
 	struct run_op *op = data;
-	if (error != NULL)
+	if (error != NULL) {
 		qm_call_fail(op->call, code ? code : QM_ERR_INTERNAL,
 			     "cannot start '%s' to run the command: %s",
 			     op->vm, error->message);
-	else
+		qm_disposable_destroy(op->d, op->vm);
+	} else {
 		run_now(op->d, op->call, op->vm);
+	}
 	g_free(op->vm);
 	g_free(op);
 }
 
-static void m_run(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+static void run_in(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
+{
+	if (vm->state == QM_VM_RUNNING) {
+		run_now(d, c, vm->name);
+		return;
+	}
+	struct run_op *op = g_new0(struct run_op, 1);
+	op->d = d;
+	op->call = c;
+	op->vm = g_strdup(vm->name);
+	qm_lifecycle_start(d, vm, run_started, op);
+}
+
+static void disposable_made(GError *error, const char *code,
+			    const char *name, void *data)
+{
+	struct run_op *op = data;
+	struct qm_vm *vm = name ? qm_inventory_find(op->d->inv, name) : NULL;
+	if (error != NULL || vm == NULL)
+		qm_call_fail(op->call, code ? code : QM_ERR_INTERNAL, "%s",
+			     error ? error->message : "disposable vanished");
+	else
+		run_in(op->d, op->call, vm);
+	g_free(op);
+}
+
+static void m_run(struct qmgrd *d, struct qm_call *c, struct qm_vm *unused)
 {
 	const char *command = arg_str(c, "command");
 	const char *user = arg_str(c, "user");
+	const char *name = qm_call_vm(c);
 
 	if (command == NULL || *command == '\0' ||
 	    strlen(command) > QM_COMMAND_MAX) {
@@ -877,22 +906,27 @@ static void m_run(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 			     user);
 		return;
 	}
-	if (vm->state == QM_VM_RUNNING) {
-		run_now(d, c, vm->name);
+	/* "@dispvm" or "@dispvm:TEMPLATE": a new disposable, for this
+	 * command only. */
+	if (strcmp(name, "@dispvm") == 0 || g_str_has_prefix(name, "@dispvm:")) {
+		struct run_op *op = g_new0(struct run_op, 1);
+		op->d = d;
+		op->call = c;
+		qm_disposable_create(d, name[7] == ':' ? name + 8 : NULL,
+				     disposable_made, op);
 		return;
 	}
-	if (!arg_bool(c, "autostart", true)) {
+	struct qm_vm *vm = find_or_fail(d, c);
+	if (vm == NULL)
+		return;
+	if (vm->state != QM_VM_RUNNING && !arg_bool(c, "autostart", true)) {
 		qm_call_fail(c, QM_ERR_STATE,
 			     "'%s' is %s and autostart was not asked for "
 			     "(qvm-start %s first)", vm->name,
 			     qm_vm_state_name(vm->state), vm->name);
 		return;
 	}
-	struct run_op *op = g_new0(struct run_op, 1);
-	op->d = d;
-	op->call = c;
-	op->vm = g_strdup(vm->name);
-	qm_lifecycle_start(d, vm, run_started, op);
+	run_in(d, c, vm);
 }
 
 static void m_subscribe(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
@@ -926,7 +960,7 @@ static const struct method methods[] = {
 	{ "vm.tags.Add", true, m_tags_change },
 	{ "vm.tags.Del", true, m_tags_change },
 	{ "events.Subscribe", false, m_subscribe },
-	{ "vm.Run", true, m_run },
+	{ "vm.Run", false, m_run },
 };
 
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *c)

@@ -21,6 +21,7 @@
 
 #include "admin.h"
 #include "atomic-file.h"
+#include "disposable.h"
 #include "libvirt-conn.h"
 #include "lifecycle.h"
 #include "volumes.h"
@@ -336,6 +337,7 @@ int main(int argc, char **argv)
 
 	collect_orphans(&d);
 	qm_lifecycle_adopt(&d);
+	qm_disposable_cleanup(&d);
 	first_start(&d);
 	autostart(&d);
 	g_unix_signal_add(SIGTERM, on_signal, &d);

@@ -3,6 +3,8 @@
 
 #include "run.h"
 
+#include "disposable.h"
+
 #include <gio/gio.h>
 #include <string.h>
 
@@ -31,10 +33,18 @@ static void stream_free(struct stream *s)
 	g_free(s);
 }
 
-static void forget(struct stream *s)
+static unsigned open_streams_of(const char *vm);
+
+/* A stream is over.  A disposable lives for its command: when that
+ * ends, however it ends, the disposable goes. */
+static void forget(struct qmgrd *d, struct stream *s)
 {
+	g_autofree char *vm = g_strdup(s->vm);
 	g_ptr_array_remove(streams, s);
 	stream_free(s);
+	struct qm_vm *q = qm_inventory_find(d->inv, vm);
+	if (q != NULL && qm_vm_is_disposable(d, q) && open_streams_of(vm) == 0)
+		qm_disposable_destroy(d, vm);
 }
 
 static unsigned open_streams_of(const char *vm)
@@ -189,7 +199,7 @@ bool qm_run_from_client(struct qmgrd *d, struct qm_peer *peer,
 		qm_lifecycle_agent_send(d, s->vm, QM_MSG_CLOSE, s->agent_id,
 					g_variant_new("(s)", "closed by the "
 							     "caller"));
-		forget(s);
+		forget(d, s);
 		return true;
 	default:
 		return violation(error, "stream %u: unexpected message type %d",
@@ -208,7 +218,7 @@ void qm_run_client_gone(struct qmgrd *d, struct qm_peer *peer)
 		qm_lifecycle_agent_send(d, s->vm, QM_MSG_CLOSE, s->agent_id,
 					g_variant_new("(s)", "the caller went "
 							     "away"));
-		forget(s);
+		forget(d, s);
 	}
 }
 
@@ -276,7 +286,7 @@ bool qm_run_from_agent(struct qmgrd *d, const char *vm,
 		if (s->peer)
 			qm_peer_send(s->peer, msg->type, s->client_id,
 				     g_variant_ref(msg->payload));
-		forget(s);
+		forget(d, s);
 		return true;
 	default:
 		return violation(error, "stream %u: unexpected message type %d",
@@ -298,6 +308,6 @@ void qm_run_agent_gone(struct qmgrd *d, const char *vm, const char *why)
 			qm_peer_send(s->peer, QM_MSG_CLOSE, s->client_id,
 				     g_variant_new("(s)", reason));
 		}
-		forget(s);
+		forget(d, s);
 	}
 }

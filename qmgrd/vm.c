@@ -136,6 +136,8 @@ static const struct qm_prop_def prop_defs[] = {
 	{ "template_for_dispvms", QM_PROP_BOOL, false,
 	  "disposables may be based on this qube" },
 	{ "autostart", QM_PROP_BOOL, false, "start when qmgrd starts" },
+	{ "auto_cleanup", QM_PROP_BOOL, false,
+	  "a disposable: destroyed when its command ends" },
 	{ "kernelopts", QM_PROP_STRING, false,
 	  "extra kernel command line options" },
 	{ NULL },

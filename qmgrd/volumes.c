@@ -163,6 +163,26 @@ void qm_volumes_create(struct qmgrd *d, struct qm_vm *vm,
 	steps_run(s);
 }
 
+void qm_volumes_create_disposable(struct qmgrd *d, struct qm_vm *vm,
+				  struct qm_vm *dvm, qm_done_fn done,
+				  void *data)
+{
+	GError *err = NULL;
+	g_autofree char *dir = g_build_filename(d->paths.vms, vm->name, NULL);
+	g_autofree char *priv = qm_volume_path(d, vm->name, "private.qcow2");
+	g_autofree char *base = qm_volume_path(d, dvm->name, "private.qcow2");
+
+	qm_volumes_remove(d, vm->name);
+	if (!make_dir(dir, &err)) {
+		fail_now(done, data, err);
+		return;
+	}
+	struct steps *s = steps_new(done, data);
+	steps_add(s, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+		  "-b", base, priv, NULL);
+	steps_run(s);
+}
+
 void qm_volumes_import_template(struct qmgrd *d, struct qm_vm *vm,
 				const char *template_dir, qm_done_fn done,
 				void *data)

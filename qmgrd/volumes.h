@@ -29,6 +29,12 @@ void qm_volumes_create(struct qmgrd *d, struct qm_vm *vm,
 		       struct qm_vm *root_src, struct qm_vm *private_src,
 		       qm_done_fn done, void *data);
 
+/* A disposable's private volume: a copy-on-write overlay of its
+ * disposable template's private volume. */
+void qm_volumes_create_disposable(struct qmgrd *d, struct qm_vm *vm,
+				  struct qm_vm *dvm, qm_done_fn done,
+				  void *data);
+
 /* Imports an installed template directory (template.conf naming its
  * kernel, initramfs and raw root image) as the root of TemplateVM `vm`;
  * the qube's directory then holds kernel, initramfs, root.qcow2 and

@@ -44,7 +44,9 @@ static const char help_text[] =
 	"  --no-gui            accepted for Qubes compatibility (no GUI "
 	"yet)\n"
 	"  --service           not supported yet (RPC services: issue #4)\n"
-	"  --dispvm[=TEMPLATE] not supported yet (disposables: issue #4)\n"
+	"  --dispvm[=TEMPLATE] run in a new disposable of TEMPLATE (default:\n"
+	"                      dom0's default_dispvm), destroyed when the\n"
+	"                      command ends; then no VM is given\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"Exit status: with --pass-io the command's (128+N when signal N "
@@ -58,15 +60,17 @@ static const char help_text[] =
 	"See qvm-run(1).\n";
 
 static gboolean dispvm;
+static char *dispvm_template;   /* --dispvm=TEMPLATE */
 
 static gboolean on_dispvm(const char *name, const char *value, void *data,
 			  GError **error)
 {
 	(void)name;
-	(void)value;
 	(void)data;
 	(void)error;
 	dispvm = TRUE;
+	g_free(dispvm_template);
+	dispvm_template = value && *value ? g_strdup(value) : NULL;
 	return TRUE;
 }
 
@@ -159,6 +163,7 @@ int main(int argc, char **argv)
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) result = NULL;
 	g_autofree char *command = NULL;
+	g_autofree char *target = NULL;
 	g_autofree char **rest = NULL;
 	int rc = QM_EXIT_USAGE;
 
@@ -167,6 +172,23 @@ int main(int argc, char **argv)
 	 * `qvm-run work ls -l`), as with Qubes' argparse: options before VM
 	 * are parsed first, then those between VM and COMMAND.
 	 */
+	/* A bare --dispvm takes no value: `qvm-run --dispvm firefox` runs
+	 * firefox (GOption would take it as the template); a template is
+	 * given as --dispvm=TEMPLATE. */
+	for (int i = 1; i < argc && argv[i][0] == '-' &&
+			strcmp(argv[i], "--") != 0;) {
+		if (strcmp(argv[i], "--dispvm") == 0) {
+			dispvm = TRUE;
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			continue;
+		}
+		/* options with a separate value: skip the value too */
+		if (strcmp(argv[i], "-u") == 0 || strcmp(argv[i], "--user") == 0)
+			i++;
+		i++;
+	}
 	g_option_context_set_help_enabled(ctx, FALSE);
 	g_option_context_set_strict_posix(ctx, TRUE);
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -175,6 +197,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	int first = skip_dashdash(argc, argv, 1);
+	if (dispvm) {
+		/* No VM: everything left is the command. */
+		if (help) {
+			fputs(help_text, stdout);
+			rc = QM_EXIT_OK;
+			goto out;
+		}
+		if (first >= argc) {
+			rc = qm_tool_usage_error(PROG, SYNOPSIS,
+						 "name the command to run");
+			goto out;
+		}
+		if (dispvm_template != NULL &&
+		    !qm_tool_check_name(PROG, dispvm_template))
+			goto out;
+		target = dispvm_template
+				 ? g_strconcat("@dispvm:", dispvm_template, NULL)
+				 : g_strdup("@dispvm");
+		command = g_strjoinv(" ", argv + first);
+		argc = first;   /* nothing left for the VM parsing below */
+	}
 	const char *vm = first < argc ? argv[first] : NULL;
 	int rest_argc = 0;
 	rest = g_new0(char *, argc + 1);
@@ -198,12 +241,6 @@ int main(int argc, char **argv)
 		rc = QM_EXIT_OK;
 		goto out;
 	}
-	if (dispvm) {
-		fprintf(stderr, "%s: --dispvm is not supported yet (disposable "
-			"qubes come with issue #4); run the command in an "
-			"existing qube\n", PROG);
-		goto out;
-	}
 	if (service) {
 		fprintf(stderr, "%s: --service is not supported yet (RPC "
 			"services come with issue #4); give a shell command "
@@ -214,6 +251,8 @@ int main(int argc, char **argv)
 	(void)no_gui;
 
 	int cmd_first = skip_dashdash(rest_argc, rest_argv, 1);
+	if (dispvm)
+		goto checked;
 	if (vm == NULL || cmd_first >= rest_argc) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
 					 vm == NULL ? "name the qube and the "
@@ -232,6 +271,13 @@ int main(int argc, char **argv)
 	if (user != NULL && !qm_tool_check_text(PROG, "user", user))
 		goto out;
 	command = g_strjoinv(" ", rest_argv + cmd_first);
+	target = g_strdup(vm);
+checked:
+	if (user != NULL && *user == '\0') {
+		rc = qm_tool_usage_error(PROG, SYNOPSIS,
+					 "--user needs a user name");
+		goto out;
+	}
 	if (!qm_tool_check_text(PROG, "command", command))
 		goto out;
 	if (strlen(command) > QM_COMMAND_MAX) {
@@ -253,8 +299,8 @@ int main(int argc, char **argv)
 			      user != NULL ? user : DEFAULT_USER);
 	g_variant_dict_insert(&args, "pass_io", "b", pass_io);
 	g_variant_dict_insert(&args, "autostart", "b", !no_autostart);
-	result = qm_client_call(client, "vm.Run", vm, g_variant_dict_end(&args),
-				&err);
+	result = qm_client_call(client, "vm.Run", target,
+				g_variant_dict_end(&args), &err);
 	if (result == NULL) {
 		qm_tool_print_error(PROG, err);
 		goto out;
@@ -273,5 +319,6 @@ int main(int argc, char **argv)
 	rc = relay(client, stream);
 out:
 	g_free(user);
+	g_free(dispvm_template);
 	return rc;
 }

@@ -156,7 +156,9 @@ start_qmgrd || exit 1
 wait_state work Running && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work" "$(state work)"
 
 # --- shutdown through the agent; the volatile root is discarded
-check "qvm-shutdown --wait work" qvm-shutdown --wait --timeout 60 work
+if out=$(qvm-shutdown --wait --timeout 60 work 2>&1); then ok "qvm-shutdown --wait work"; else
+	not_ok "qvm-shutdown --wait work" "$out" "console:" "$(tail -n 15 "$QMGR_ROOT/var/log/qmgr/console-work.log")" "qmgrd:" "$(tail -n 15 "$T/qmgrd.log")"
+fi
 [ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
 [ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
 [ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
@@ -170,9 +172,9 @@ check "clone keeps tags" bash -c 'qvm-tags work2 list | grep -qx corp'
 check "qvm-start work2" qvm-start work2
 check "qvm-kill work2" qvm-kill work2
 [ "$(state work2)" = Halted ] && ok "killed qube is Halted" || not_ok "killed qube is Halted"
-check "a named DispVM on default-dvm is created" qvm-create --class DispVM --template default-dvm disp1
-check "and boots from the TemplateVM behind default-dvm" qvm-start disp1
-check "and shuts down" qvm-shutdown --wait disp1
+check "a named DispVM on default-dvm is created" qvm-create --class DispVM --template default-dvm named-disp
+check "and boots from the TemplateVM behind default-dvm" qvm-start named-disp
+check "and shuts down" qvm-shutdown --wait named-disp
 refuse "template in use cannot be removed, users named" "still used by: default-dvm, work" qvm-remove -f minimal
 
 # --- a guest that never reports in: clear error, console log, domain gone
@@ -193,7 +195,32 @@ check "inventory still valid after kill -9 during create" xmllint --noout "$QMGR
 start_qmgrd || exit 1
 s=$(state racy)
 if [ "$s" = absent ] || [ "$s" = Halted ]; then ok "racy qube is either absent or complete ($s)"; else not_ok "racy qube state" "$s"; fi
-for v in racy broken disp1 work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
+# --- disposables: made for one command, gone when it ends
+out=$(qvm-run -p --dispvm 'echo in $(hostname)' 2>&1); rc=$?
+if [ $rc = 0 ] && [[ $out =~ ^in\ disp[0-9]+$ ]]; then ok "qvm-run --dispvm runs in a new disposable"; else not_ok "qvm-run --dispvm runs in a new disposable" "rc=$rc" "$out"; fi
+qvm-run -p --dispvm=default-dvm 'exit 5'; rc=$?
+[ $rc = 5 ] && ok "qvm-run --dispvm=TEMPLATE: the command's exit code" || not_ok "qvm-run --dispvm=TEMPLATE: the command's exit code" "rc=$rc"
+gone() { # no disposable left: inventory, domains, volumes
+	for _ in $(seq 100); do
+		[ -z "$(qvm-ls --raw-list | grep '^disp[0-9]')" ] &&
+		! grep -qE -- "-disp[0-9]+( |$)" <<<"$(our_domains)" &&
+		[ -z "$(ls "$QMGR_ROOT/var/lib/qmgr/vms" | grep '^disp[0-9]')" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+gone && ok "the disposables leave no qube, domain or volume behind" || not_ok "the disposables leave no qube, domain or volume behind" "$(qvm-ls --raw-list) $(our_domains)"
+refuse "a disposable of a qube that is not a disposable template is refused" "not a disposable template" qvm-run -p --dispvm=work true
+qvm-run -p --dispvm 'sleep 300' >/dev/null 2>&1 &
+rpid=$!
+for _ in $(seq 300); do qvm-ls --raw-list --running | grep -q '^disp[0-9]' && break; sleep 0.2; done
+d=$(qvm-ls --raw-list | grep '^disp[0-9]' | head -n1)
+stop_qmgrd -KILL
+kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
+start_qmgrd || exit 1
+[ -n "$d" ] && gone && ok "a disposable left by a qmgrd crash is destroyed at the next start" || not_ok "a disposable left by a qmgrd crash is destroyed at the next start" "disp=$d $(qvm-ls --raw-list) $(our_domains)"
+
+for v in racy broken named-disp work2 work; do qvm-remove -f "$v" >/dev/null 2>&1; done
 left=$(ls "$QMGR_ROOT/var/lib/qmgr/vms" | sort | tr '\n' ' ')
 [ "$left" = "default-dvm minimal " ] && ok "removes leave no volumes behind" || not_ok "removes leave no volumes behind" "$left"
 [ "$(our_domains)" = "qmgr-$i-default-dvm qmgr-$i-minimal " ] && ok "removes leave no domain behind" || not_ok "removes leave no domain behind" "$(our_domains)"

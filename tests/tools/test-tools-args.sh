@@ -120,11 +120,10 @@ usage_error "qvm-tags del without a tag" "del needs at least one TAG" qvm-tags w
 usage_error "qvm-run without arguments" "name the qube and the command to run" qvm-run
 usage_error "qvm-run without a command" "name the command to run" qvm-run work
 usage_error "qvm-run with only options" "name the command to run" qvm-run -p work --
-usage_error "qvm-run --dispvm is not supported yet" \
-	"--dispvm is not supported yet (disposable qubes come with issue #4)" qvm-run --dispvm ls
-usage_error "qvm-run --dispvm=TEMPLATE is not supported yet" \
-	"--dispvm is not supported yet (disposable qubes come with issue #4)" \
-	qvm-run -p --dispvm=fedora xterm
+usage_error "qvm-run --dispvm needs a command" "name the command to run" \
+	qvm-run --dispvm
+usage_error "qvm-run --dispvm=TEMPLATE checks the name" "invalid qube name '1bad'" \
+	qvm-run -p --dispvm=1bad xterm
 usage_error "qvm-run --service is not supported yet" \
 	"--service is not supported yet (RPC services come with issue #4)" \
 	qvm-run --service work qubes.VMShell
@@ -247,6 +246,8 @@ EOF_CMDS
 
 # options after the name work too (GNU style), and -- ends options
 expect_rc "options may follow the name" 1 "cannot reach qmgrd" qvm-start work --skip-if-running
+expect_rc "qvm-run --dispvm takes no VM: all is the command" 1 "cannot reach qmgrd" qvm-run --dispvm ls -l
+expect_rc "qvm-run --dispvm=TEMPLATE -p" 1 "cannot reach qmgrd" qvm-run -p --dispvm=fedora xterm
 
 # a root the shell would split is quoted in the hint
 mkdir -p "$T/my root"
