@@ -142,6 +142,8 @@ check "qvm-run without -p starts the command and returns" qvm-run work 'echo mar
 for _ in $(seq 50); do qvm-run -p work 'test -e /tmp/mark' && break; sleep 0.1; done
 qvm-run -p work 'test -e /tmp/mark' && ok "the command ran" || not_ok "the command ran"
 refuse "qvm-run refuses an unknown qube" "does not exist" qvm-run -p nosuch true
+check "write to the private volume (home) and the root" bash -c \
+	"qvm-run -p work 'echo keep > ~/file' && qvm-run -p -u root work 'echo gone > /etc/marker'"
 refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
 refuse "memory cannot change while running" "while it is Running" qvm-prefs work memory 400
 refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f work
@@ -164,6 +166,8 @@ fi
 [ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
 refuse "qvm-run --no-autostart on a halted qube is refused" "autostart" qvm-run -p --no-autostart work true
 [ "$(qvm-run -p work 'echo up')" = up ] && ok "qvm-run starts a halted qube (autostart)" || not_ok "qvm-run starts a halted qube (autostart)"
+[ "$(qvm-run -p work 'cat ~/file')" = keep ] && ok "the private volume persists across restarts" || not_ok "the private volume persists across restarts"
+qvm-run -p work 'test ! -e /etc/marker' && ok "the root resets at every start (volatile overlay)" || not_ok "the root resets at every start (volatile overlay)"
 check "and it shuts down again" qvm-shutdown --wait work
 
 # --- clone, kill, remove
