@@ -55,7 +55,10 @@ qvm-ls --raw-list | grep -qx work || qvm-create --label blue work
 qvm-ls
 qvm-start --skip-if-running work
 qvm-ls --running
+echo "== qmgr: a command in it"
+qvm-run -p work 'echo "hello from $(hostname): $(uname -sr)"'
+echo "== qmgr: a command in a disposable (made, used once, destroyed)"
+qvm-run -p --dispvm 'echo "hello from disposable $(hostname)"'
 qvm-shutdown --wait work
-qvm-ls work
+qvm-ls
 echo "== qmgr: set up. qmgrd runs (log: /var/log/qmgr/qmgrd.log)."
-echo "   Commands in compartments and disposables (qvm-run) arrive with issue #4."
