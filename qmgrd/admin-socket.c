@@ -75,6 +75,11 @@ bool qm_peer_send(struct qm_peer *p, enum qm_msg_type type, guint32 stream,
 	return qm_conn_send(p->conn, type, stream, payload);
 }
 
+bool qm_peer_is_open(struct qm_peer *p)
+{
+	return p->conn != NULL && qm_conn_is_open(p->conn);
+}
+
 struct qm_peer *qm_call_peer(const struct qm_call *c)
 {
 	return c->peer;

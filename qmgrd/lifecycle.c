@@ -37,6 +37,7 @@ struct runtime {
 	GArray *stop_waiters;
 	bool stopping;          /* shutdown or kill was asked for */
 	bool agent_ready;
+	guint32 agent_version;  /* from its HELLO */
 	char *console_log;
 	char *start_failure;    /* why a start is being abandoned */
 };
@@ -220,6 +221,7 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 	if (rt->agent_ready)
 		return;
 	rt->agent_ready = true;
+	rt->agent_version = version;
 	if (rt->timer && !rt->stopping) {
 		g_source_remove(rt->timer);
 		rt->timer = 0;
@@ -736,4 +738,11 @@ bool qm_lifecycle_agent_send(struct qmgrd *d, const char *name,
 		return false;
 	}
 	return qm_conn_send(rt->agent, type, stream, payload);
+}
+
+guint32 qm_lifecycle_agent_version(struct qmgrd *d, const char *name)
+{
+	struct qm_vm *vm = qm_inventory_find(d->inv, name);
+	struct runtime *rt = vm ? vm->runtime : NULL;
+	return rt && rt->agent && rt->agent_ready ? rt->agent_version : 0;
 }

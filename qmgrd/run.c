@@ -19,6 +19,7 @@ struct stream {
 	 * agent may still send us (fds 1, 2) and what the client may (fd 0). */
 	guint64 agent_may[3];
 	guint64 client_may[3];
+	bool client_eof;           /* the client ended stdin */
 };
 
 /* Per-daemon registry; streams are few, so lists do. */
@@ -61,6 +62,19 @@ guint32 qm_run_open(struct qmgrd *d, const char *vm, const char *user,
 {
 	if (streams == NULL)
 		streams = g_ptr_array_new();
+	if (peer != NULL && !qm_peer_is_open(peer)) {
+		/* The caller left while the qube was starting. */
+		g_set_error(error, RUN_ERROR, 1, "the caller went away");
+		return 0;
+	}
+	guint32 version = qm_lifecycle_agent_version(d, vm);
+	if (version != 0 && version < QM_WIRE_VERSION_2) {
+		g_set_error(error, RUN_ERROR, 1,
+			    "the agent of '%s' speaks protocol %u and cannot "
+			    "run commands; its template needs an update",
+			    vm, version);
+		return 0;
+	}
 	if (open_streams_of(vm) >= QM_STREAMS_MAX) {
 		g_set_error(error, RUN_ERROR, 1,
 			    "'%s' already runs %d commands; wait for some to "
@@ -172,6 +186,9 @@ bool qm_run_from_client(struct qmgrd *d, struct qm_peer *peer,
 		if (fd != 0)
 			return violation(error, "stream %u: data on fd %u "
 					 "from the client", msg->stream, fd);
+		if (s->client_eof)
+			return violation(error, "stream %u: data after EOF",
+					 msg->stream);
 		if (!spend(s->client_may, 0, len))
 			return violation(error, "stream %u: %zu bytes past "
 					 "the stdin credit", msg->stream, len);
@@ -181,9 +198,11 @@ bool qm_run_from_client(struct qmgrd *d, struct qm_peer *peer,
 	}
 	case QM_MSG_EOF:
 		g_variant_get(msg->payload, "(u)", &fd);
-		if (fd != 0)
+		if (fd != 0 || s->client_eof)
 			return violation(error, "stream %u: EOF of fd %u from "
-					 "the client", msg->stream, fd);
+					 "the client%s", msg->stream, fd,
+					 s->client_eof ? " again" : "");
+		s->client_eof = true;
 		qm_lifecycle_agent_send(d, s->vm, QM_MSG_EOF, s->agent_id,
 					g_variant_ref(msg->payload));
 		return true;

@@ -50,3 +50,6 @@ bool qm_peer_send(struct qm_peer *peer, enum qm_msg_type type,
 bool qm_lifecycle_agent_send(struct qmgrd *d, const char *vm,
 			     enum qm_msg_type type, guint32 stream,
 			     GVariant *payload);
+/* The protocol version the qube's agent announced; 0 without an agent. */
+guint32 qm_lifecycle_agent_version(struct qmgrd *d, const char *vm);
+bool qm_peer_is_open(struct qm_peer *peer);

@@ -24,7 +24,7 @@
 #define PROG "qvm-run"
 #define SYNOPSIS                                                           \
 	"qvm-run [-u USER] [-p|--pass-io] [--no-autostart] [--no-gui] "    \
-	"VM COMMAND [ARGS...]"
+	"{VM | --dispvm[=TEMPLATE]} COMMAND [ARGS...]"
 
 /* Qubes' default_user. */
 #define DEFAULT_USER "user"
