@@ -190,13 +190,20 @@ bool qm_conn_flush(struct qm_conn *c, int timeout_ms)
 	return c->fd >= 0;
 }
 
+/* Large reads: under software emulation every system call in a guest is
+ * costly, and a stream's DATA messages come 64 KiB at a time. */
+#define READ_CHUNK (128u << 10)
+
 static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
 {
 	struct qm_conn *c = data;
-	uint8_t buf[16384];
 	GError *err = NULL;
 
-	ssize_t n = read(fd, buf, sizeof(buf));
+	/* Read straight into the reassembly buffer. */
+	guint had = c->in->len;
+	g_byte_array_set_size(c->in, had + READ_CHUNK);
+	ssize_t n = read(fd, c->in->data + had, READ_CHUNK);
+	g_byte_array_set_size(c->in, had + (n > 0 ? (guint)n : 0));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
@@ -208,15 +215,17 @@ static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
 		fail(c, err);
 		return G_SOURCE_REMOVE;
 	}
-	g_byte_array_append(c->in, buf, (guint)n);
 
+	/* Decode every whole message, then drop them from the buffer in one
+	 * move. */
+	size_t off = 0;
 	c->dispatching = true;
 	while (c->fd >= 0) {
 		struct qm_wire_msg msg;
 		size_t used = 0;
 		enum qm_wire_status st =
-			qm_wire_decode(c->in->data, c->in->len, &used, &msg,
-				       &err);
+			qm_wire_decode(c->in->data + off, c->in->len - off,
+				       &used, &msg, &err);
 		if (st == QM_WIRE_NEED_MORE)
 			break;
 		if (st == QM_WIRE_ERROR) {
@@ -228,11 +237,13 @@ static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
 				qm_conn_destroy(c);
 			return G_SOURCE_REMOVE;
 		}
-		g_byte_array_remove_range(c->in, 0, (guint)used);
+		off += used;
 		if (c->on_message)
 			c->on_message(c, &msg, c->user_data);
 		qm_wire_msg_clear(&msg);
 	}
+	if (off > 0)
+		g_byte_array_remove_range(c->in, 0, (guint)off);
 	c->dispatching = false;
 	if (c->destroy_pending) {
 		c->read_source = 0; /* already removed by close */
