@@ -33,6 +33,7 @@ struct runtime {
 	struct qm_conn *agent;
 	guint timer;            /* start or shutdown timeout */
 	guint retry;            /* agent socket connect retry */
+	guint nudge;            /* repeats SHUTDOWN while Halting */
 	GArray *start_waiters;  /* struct waiter */
 	GArray *stop_waiters;
 	bool stopping;          /* shutdown or kill was asked for */
@@ -95,7 +96,9 @@ static void clear_timers(struct runtime *rt)
 		g_source_remove(rt->timer);
 	if (rt->retry)
 		g_source_remove(rt->retry);
-	rt->timer = rt->retry = 0;
+	if (rt->nudge)
+		g_source_remove(rt->nudge);
+	rt->timer = rt->retry = rt->nudge = 0;
 }
 
 static void runtime_free(struct qm_vm *vm)
@@ -647,6 +650,22 @@ static gboolean shutdown_timed_out(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A SHUTDOWN can be lost when qmgrd reconnected to the channel just
+ * before (seen under heavy load); the agent takes a repeated one as the
+ * same request, so repeat it while the qube is still halting. */
+static gboolean nudge_shutdown(gpointer data)
+{
+	struct runtime *rt = data;
+	struct qm_vm *vm = vm_of(rt);
+	if (vm == NULL || vm->state != QM_VM_HALTING) {
+		rt->nudge = 0;
+		return G_SOURCE_REMOVE;
+	}
+	if (rt->agent && rt->agent_ready)
+		qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
+	return G_SOURCE_CONTINUE;
+}
+
 void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 			   unsigned timeout_s, qm_life_done_fn done,
 			   void *data)
@@ -663,6 +682,9 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 		set_state(d, vm, QM_VM_HALTING, "shutdown requested");
 		bool sent = rt->agent && rt->agent_ready &&
 			    qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
+		if (sent && rt->nudge == 0)
+			rt->nudge = g_timeout_add_seconds(5, nudge_shutdown,
+							  rt);
 		if (!sent) {
 			/* No agent to ask: ACPI power button instead. */
 			GError *err = NULL;

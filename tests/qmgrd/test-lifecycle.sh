@@ -56,6 +56,11 @@ our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(ins
 running_domains() { virsh -q -c qemu:///system list --name | grep "^qmgr-$(instance)-" || true; }
 cleanup() {
 	[ -n "$pid" ] && stop_qmgrd
+	# keep qmgrd's log of a failed run for whoever reads the failure
+	if [ "$fails" != 0 ]; then
+		cp "$T/qmgrd.log" /tmp/qmgr-lifecycle-failed.log 2>/dev/null &&
+			echo "# qmgrd log kept in /tmp/qmgr-lifecycle-failed.log"
+	fi
 	for d in $(our_domains); do
 		virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 		virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
