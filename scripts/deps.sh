@@ -5,7 +5,7 @@ set -euo pipefail
 
 QMGR_BUILD_PACKAGES=(
 	meson ninja-build gcc pkg-config python3
-	libglib2.0-dev libvirt-dev libxml2-dev
+	libglib2.0-dev libvirt-dev libxml2-dev libsodium-dev
 	scdoc
 	# the minimal template is built from Debian packages with these
 	apt e2fsprogs xz-utils gzip binutils
