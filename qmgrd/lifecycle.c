@@ -34,6 +34,7 @@ struct runtime {
 	guint timer;            /* start or shutdown timeout */
 	guint retry;            /* agent socket connect retry */
 	guint nudge;            /* repeats SHUTDOWN while Halting */
+	unsigned nudges;
 	GArray *start_waiters;  /* struct waiter */
 	GArray *stop_waiters;
 	bool stopping;          /* shutdown or kill was asked for */
@@ -225,6 +226,11 @@ static void on_agent_message(struct qm_conn *c, struct qm_wire_msg *msg,
 		return;
 	rt->agent_ready = true;
 	rt->agent_version = version;
+	if (vm->state == QM_VM_HALTING) {
+		/* reconnected while shutting down: ask again */
+		qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
+		return;
+	}
 	if (rt->timer && !rt->stopping) {
 		g_source_remove(rt->timer);
 		rt->timer = 0;
@@ -661,6 +667,21 @@ static gboolean nudge_shutdown(gpointer data)
 		rt->nudge = 0;
 		return G_SOURCE_REMOVE;
 	}
+	rt->nudges++;
+	if (rt->nudges % 2 == 0) {
+		/* Still nothing: the channel may be stuck.  Connect again;
+		 * the agent answers HELLO and then gets SHUTDOWN anew (see
+		 * on_agent_message). */
+		g_message("%s: no answer to SHUTDOWN; reconnecting its agent "
+			  "channel", vm->name);
+		g_clear_pointer(&rt->agent, qm_conn_destroy);
+		rt->agent_ready = false;
+		g_autofree char *sock = qm_libvirt_agent_socket(rt->d->lv,
+								vm->name);
+		if (sock != NULL)
+			attach_agent(rt, sock);
+		return G_SOURCE_CONTINUE;
+	}
 	if (rt->agent && rt->agent_ready)
 		qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
 	return G_SOURCE_CONTINUE;
@@ -682,9 +703,11 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 		set_state(d, vm, QM_VM_HALTING, "shutdown requested");
 		bool sent = rt->agent && rt->agent_ready &&
 			    qm_conn_send(rt->agent, QM_MSG_SHUTDOWN, 0, NULL);
-		if (sent && rt->nudge == 0)
+		if (sent && rt->nudge == 0) {
+			rt->nudges = 0;
 			rt->nudge = g_timeout_add_seconds(5, nudge_shutdown,
 							  rt);
+		}
 		if (!sent) {
 			/* No agent to ask: ACPI power button instead. */
 			GError *err = NULL;

@@ -161,6 +161,7 @@ wait_state work Running && ok "restarted qmgrd adopts work once its agent answer
 stop_qmgrd -KILL
 start_qmgrd || exit 1
 wait_state work Running && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work" "$(state work)"
+check "commands run in the adopted qube" timeout 60 qvm-run -p work true
 
 # --- shutdown through the agent; the volatile root is discarded
 if out=$(qvm-shutdown --wait --timeout 60 work 2>&1); then ok "qvm-shutdown --wait work"; else
