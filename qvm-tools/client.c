@@ -717,6 +717,31 @@ int qm_tool_usage_error(const char *prog, const char *synopsis,
 	return QM_EXIT_USAGE;
 }
 
+int qm_tool_parse_names(const char *prog, const char *synopsis,
+			const char *help_text, const GOptionEntry *entries,
+			const gboolean *help, char ***names, const char *verb,
+			int *argc, char ***argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, argc, argv, &err))
+		return qm_tool_usage_error(prog, synopsis, "%s", err->message);
+	if (*help) {
+		fputs(help_text, stdout);
+		return QM_EXIT_OK;
+	}
+	if (*names == NULL || (*names)[0] == NULL)
+		return qm_tool_usage_error(prog, synopsis, "name the qubes to %s",
+					   verb);
+	for (char **n = *names; *n; n++)
+		if (!qm_tool_check_name(prog, *n))
+			return QM_EXIT_USAGE;
+	return -1;
+}
+
 GVariant *qm_tool_list_vms(struct qm_client *c, GError **error)
 {
 	g_autoptr(GVariant) r = qm_client_call(c, "vm.List", "", NULL, error);

@@ -175,6 +175,18 @@ int qm_tool_usage_error(const char *prog, const char *synopsis,
 			const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /*
+ * The common start of the tools that act on the qubes they name: parses
+ * argv with `entries` (whose --help lands in *help and whose remaining
+ * arguments land in *names), prints the help text, and requires at least
+ * one valid qube name ("name the qubes to VERB").  Returns -1 to go on, or
+ * the exit status to return at once.
+ */
+int qm_tool_parse_names(const char *prog, const char *synopsis,
+			const char *help_text, const GOptionEntry *entries,
+			const gboolean *help, char ***names, const char *verb,
+			int *argc, char ***argv);
+
+/*
  * Looks up one qube in a vm.List result ("vms", aa{sv}): its dict, or NULL.
  */
 GVariant *qm_tool_find_vm(GVariant *vms, const char *name);
