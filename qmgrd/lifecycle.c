@@ -133,8 +133,6 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 			   const char *why)
 {
 	struct runtime *rt = vm->runtime;
-	bool asked = rt && rt->stopping;
-	bool was_starting = vm->state == QM_VM_TRANSIENT;
 
 	qm_volumes_drop_volatile(d, vm->name);
 	qm_run_agent_gone(d, vm->name, why ? why : "the qube stopped");
@@ -144,8 +142,6 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 		set_state(d, vm, QM_VM_CRASHED, why ? why : "the guest crashed");
 	else
 		set_state(d, vm, QM_VM_HALTED, why);
-	(void)asked;
-	(void)was_starting;
 	if (rt == NULL)
 		return;
 	clear_timers(rt);
