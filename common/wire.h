@@ -27,7 +27,9 @@ enum qm_wire_version {
 	QM_WIRE_VERSION_1 = 1,
 	/* 2: streams: EXEC, DATA, EOF, EXIT, WINDOW, CLOSE */
 	QM_WIRE_VERSION_2 = 2,
-	QM_WIRE_VERSION = QM_WIRE_VERSION_2,
+	/* 3: calls between qubes and services: CALL, SERVICE */
+	QM_WIRE_VERSION_3 = 3,
+	QM_WIRE_VERSION = QM_WIRE_VERSION_3,
 };
 
 enum qm_msg_type {
@@ -64,6 +66,22 @@ enum qm_msg_type {
 	QM_MSG_WINDOW = 10,
 	/* both: (s reason) — abandon the stream (the command is killed) */
 	QM_MSG_CLOSE = 11,
+	/*
+	 * Calls (version 3).  A guest opens a call on a stream id with
+	 * QM_STREAM_GUEST set (ids without it are qmgrd's): CALL names the
+	 * target as the caller wrote it and "SERVICE[+ARGUMENT]".  qmgrd
+	 * decides it (policy), and either refuses with CLOSE (reason) or
+	 * joins it to the service and grants the caller's first WINDOW on
+	 * fd 0: until then the caller sends nothing but EOF(0) or CLOSE.
+	 * Then DATA fd 0 goes to the service, DATA fd 1 comes back, and
+	 * EXIT carries the service's status.
+	 */
+	/* agent -> qmgrd, opens a stream: (s target, s service) */
+	QM_MSG_CALL = 12,
+	/* qmgrd -> agent, opens a stream: (s user, s service, s argument,
+	 * s source, s requested_target, u flags) — run the service as user;
+	 * it then behaves as an EXEC stream */
+	QM_MSG_SERVICE = 13,
 	QM_MSG_TYPE_END,
 };
 
@@ -72,7 +90,16 @@ enum qm_msg_type {
 #define QM_WINDOW_INITIAL (256u << 10)
 #define QM_STREAMS_MAX 64          /* open streams per channel */
 #define QM_COMMAND_MAX 65536       /* bytes of an EXEC command */
-#define QM_EXEC_RUN_PASS_IO 1u     /* EXEC flag: stdio is forwarded */
+#define QM_EXEC_RUN_PASS_IO 1u     /* EXEC/SERVICE flag: stdio is forwarded */
+/* EXEC/SERVICE flag: stderr stays in the guest (the agent's log) and is not
+ * sent: a service called by another qube answers on stdout only. */
+#define QM_EXEC_STDERR_LOCAL 2u
+#define QM_EXEC_FLAGS (QM_EXEC_RUN_PASS_IO | QM_EXEC_STDERR_LOCAL)
+/* Stream ids a guest opens (CALL) have this bit; qmgrd's never do. */
+#define QM_STREAM_GUEST 0x80000000u
+/* Longest "SERVICE+ARGUMENT" and target name in CALL/SERVICE. */
+#define QM_SERVICE_MAX 256
+#define QM_TARGET_MAX 128
 
 struct qm_wire_header {
 	uint32_t magic;

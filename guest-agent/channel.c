@@ -29,6 +29,8 @@ struct agent_channel {
 	char *port_name;
 	char *sysfs_dir;
 	char *device;
+	char *service_dirs;
+	guint32 version;       /* spoken on this conn, after HELLO */
 
 	char *path;            /* the port we opened, for messages */
 	int fd;                /* open port waiting for the host, or -1 */
@@ -122,6 +124,7 @@ static void drop(struct agent_channel *ch, guint retry_ms)
 		ch->fd = -1;
 	}
 	ch->host_hello = false;
+	ch->version = 0;
 	schedule(ch, retry_ms);
 }
 
@@ -144,9 +147,9 @@ static void on_hello(struct agent_channel *ch, GVariant *payload)
 	g_message("host HELLO: protocol %u, %s", untrusted_version, software);
 	ch->host_hello = true;
 	/* The channel speaks the lower of the two versions. */
-	if (MIN(untrusted_version, (guint32)QM_WIRE_VERSION) >=
-	    QM_WIRE_VERSION_2)
-		ch->exec = agent_exec_create(ch->conn);
+	ch->version = MIN(untrusted_version, (guint32)QM_WIRE_VERSION);
+	if (ch->version >= QM_WIRE_VERSION_2)
+		ch->exec = agent_exec_create(ch->conn, ch->service_dirs);
 }
 
 static void on_stream_message(struct agent_channel *ch,
@@ -265,6 +268,7 @@ struct agent_channel *agent_channel_create(
 	ch->sysfs_dir = g_strdup(config->sysfs_dir ? config->sysfs_dir
 						    : AGENT_PORT_SYSFS_DIR);
 	ch->device = g_strdup(config->device);
+	ch->service_dirs = g_strdup(config->service_dirs);
 	ch->fd = -1;
 	ch->on_shutdown = on_shutdown;
 	ch->user_data = user_data;
@@ -290,5 +294,11 @@ void agent_channel_destroy(struct agent_channel *ch)
 	g_free(ch->port_name);
 	g_free(ch->sysfs_dir);
 	g_free(ch->device);
+	g_free(ch->service_dirs);
 	g_free(ch);
+}
+
+struct agent_exec *agent_channel_calls(struct agent_channel *ch)
+{
+	return ch->version >= QM_WIRE_VERSION_3 ? ch->exec : NULL;
 }

@@ -22,6 +22,8 @@ struct agent_channel_config {
 	/* If set, used instead of looking the port up: a character device or
 	 * a unix socket to connect to (for running the agent on a host). */
 	const char *device;
+	/* Where services are looked up (service.h); NULL: the default. */
+	const char *service_dirs;
 };
 
 /* Starts opening the port from the main loop; never fails (it retries). */
@@ -30,3 +32,7 @@ struct agent_channel *agent_channel_create(
 	agent_shutdown_fn on_shutdown, void *user_data,
 	void (*destroy)(void *user_data));
 void agent_channel_destroy(struct agent_channel *ch);
+
+/* The streams calls go on: NULL while the host is not connected or does
+ * not speak protocol version 3. */
+struct agent_exec *agent_channel_calls(struct agent_channel *ch);

@@ -16,6 +16,7 @@
 #include <glib-unix.h>
 
 #include "proc.h"
+#include "service.h"
 
 /* How many streams the agent ended itself (EXIT, refusal) it remembers:
  * the host may have sent WINDOW, CLOSE or stdin for them before it saw the
@@ -35,9 +36,22 @@ struct output {
 	uint32_t credit;     /* bytes the host still takes */
 };
 
+/*
+ * A stream is a command (EXEC or SERVICE from the host: a process whose
+ * stdin we write from DATA fd 0 and whose stdout/stderr we send as fd 1/2)
+ * or a call this guest makes (CALL: the local client's pipes; what it
+ * writes goes out as fd 0, DATA fd 1 from the host is written to it, and
+ * the host's EXIT ends it).  The same machinery serves both: `in` is what
+ * the host sends us, `out` what we read and send.
+ */
 struct stream {
 	struct agent_exec *ex;
 	uint32_t id;
+	bool call;           /* a call of ours, else a command */
+	uint32_t in_fd_no;   /* 0 for a command, 1 for a call */
+	agent_call_accepted_fn accepted; /* call: qmgrd joined it */
+	agent_call_done_fn done;   /* call: told how it ended */
+	void *done_data;
 	GPid pid;
 	guint child_watch;   /* 0 once reaped */
 	bool exited;
@@ -56,6 +70,8 @@ struct stream {
 
 struct agent_exec {
 	struct qm_conn *conn;
+	char *service_dirs;
+	uint32_t next_call_id;
 	GHashTable *streams; /* stream id -> struct stream * */
 	uint32_t recent[RECENT_MAX]; /* ids of ended streams; 0: free */
 	unsigned recent_next;
@@ -70,6 +86,8 @@ static const char *type_name(enum qm_msg_type type)
 	case QM_MSG_EXIT: return "EXIT";
 	case QM_MSG_WINDOW: return "WINDOW";
 	case QM_MSG_CLOSE: return "CLOSE";
+	case QM_MSG_CALL: return "CALL";
+	case QM_MSG_SERVICE: return "SERVICE";
 	default: return "a non-stream message";
 	}
 }
@@ -139,16 +157,22 @@ static void stream_free(struct stream *s, bool kill)
 	g_queue_clear_full(&s->in_queue, (GDestroyNotify)g_bytes_unref);
 	if (s->child_watch)
 		g_source_remove(s->child_watch);
-	if (kill)
+	if (kill && s->pid > 0)
 		agent_proc_terminate(s->pid, s->exited);
 	g_free(s);
 }
+
+static void call_maybe_finish(struct stream *s);
 
 /* The command has exited and its output is all sent: EXIT ends it. */
 static void maybe_finish(struct stream *s)
 {
 	struct agent_exec *ex = s->ex;
 
+	if (s->call) {
+		call_maybe_finish(s);
+		return;
+	}
 	if (!s->exited || s->out[0].fd >= 0 || s->out[1].fd >= 0)
 		return;
 	g_debug("stream %u: exit status %d", s->id, s->status);
@@ -227,7 +251,7 @@ static void grant_input(struct stream *s, size_t n)
 	 * exceeds QM_WINDOW_INITIAL. */
 	s->in_credit += (uint32_t)n;
 	qm_conn_send(s->ex->conn, QM_MSG_WINDOW, s->id,
-		     g_variant_new("(uu)", 0u, (guint32)n));
+		     g_variant_new("(uu)", s->in_fd_no, (guint32)n));
 }
 
 static void close_input(struct stream *s)
@@ -317,10 +341,10 @@ static bool on_data(struct stream *s, GVariant *payload, GError **error)
 	g_autoptr(GVariant) untrusted_bytes = NULL;
 
 	g_variant_get(payload, "(u@ay)", &untrusted_fd, &untrusted_bytes);
-	if (untrusted_fd != 0)
+	if (untrusted_fd != s->in_fd_no)
 		return violation(error, "stream %u: DATA for fd %u from the "
-				 "host (only fd 0, stdin, goes to the guest)",
-				 s->id, untrusted_fd);
+				 "host (only fd %u goes to the guest)",
+				 s->id, untrusted_fd, s->in_fd_no);
 	if (s->in_eof)
 		return violation(error, "stream %u: DATA after EOF", s->id);
 	gsize untrusted_len = g_variant_get_size(untrusted_bytes);
@@ -348,7 +372,7 @@ static bool on_eof(struct stream *s, GVariant *payload, GError **error)
 	guint32 untrusted_fd;
 
 	g_variant_get(payload, "(u)", &untrusted_fd);
-	if (untrusted_fd != 0)
+	if (untrusted_fd != s->in_fd_no)
 		return violation(error, "stream %u: EOF for fd %u from the "
 				 "host", s->id, untrusted_fd);
 	if (s->in_eof)
@@ -364,15 +388,24 @@ static bool on_window(struct stream *s, GVariant *payload, GError **error)
 	guint32 untrusted_fd, untrusted_bytes;
 
 	g_variant_get(payload, "(uu)", &untrusted_fd, &untrusted_bytes);
-	if (untrusted_fd != 1 && untrusted_fd != 2)
+	struct output *o = NULL;
+	for (int i = 0; i < 2; i++)
+		if (s->out[i].fd_no == untrusted_fd)
+			o = &s->out[i];
+	if (o == NULL)
 		return violation(error, "stream %u: WINDOW for fd %u from "
 				 "the host", s->id, untrusted_fd);
-	struct output *o = &s->out[untrusted_fd - 1];
 	if ((uint64_t)o->credit + untrusted_bytes > UINT32_MAX)
 		return violation(error, "stream %u: WINDOW of %u bytes "
 				 "overflows the credit of %u", s->id,
 				 untrusted_bytes, o->credit);
 	o->credit += untrusted_bytes;
+	if (s->call && s->accepted) {
+		/* The first WINDOW of a call says qmgrd has joined it. */
+		agent_call_accepted_fn accepted = s->accepted;
+		s->accepted = NULL;
+		accepted(s->done_data);
+	}
 	output_watch(o);
 	return true;
 }
@@ -382,19 +415,27 @@ static void on_close(struct stream *s, GVariant *payload)
 	const char *untrusted_reason;
 
 	g_variant_get(payload, "(&s)", &untrusted_reason);
-	/* Only logged: keep it printable. */
+	/* Logged and shown to the caller: keep it printable. */
 	g_autofree char *reason = g_strescape(untrusted_reason, NULL);
 	g_debug("stream %u: closed by the host (%s)", s->id, reason);
 	g_hash_table_remove(s->ex->streams, GUINT_TO_POINTER(s->id));
+	if (s->call && s->done)
+		s->done(-1, reason, s->done_data);
 	stream_free(s, true);
 }
 
 /* The command was not started: the host sees why on stderr and 127. */
-static void refuse(struct agent_exec *ex, uint32_t id, const char *why)
+static void refuse(struct agent_exec *ex, uint32_t id, const char *why,
+		   bool stderr_local)
 {
 	char *msg = g_strdup_printf("qmgr-agent: %s\n", why);
 
-	send_data(ex, id, 2, msg, strlen(msg));
+	/* A calling qube gets stdout only: the reason stays in our log
+	 * (the caller of refuse logged it). */
+	if (stderr_local)
+		g_free(msg);
+	else
+		send_data(ex, id, 2, msg, strlen(msg));
 	send_eof(ex, id, 1);
 	send_eof(ex, id, 2);
 	qm_conn_send(ex->conn, QM_MSG_EXIT, id,
@@ -402,30 +443,21 @@ static void refuse(struct agent_exec *ex, uint32_t id, const char *why)
 	remember_ended(ex, id);
 }
 
-static bool on_exec(struct agent_exec *ex, uint32_t id, GVariant *payload,
-		    GError **error)
+/* Checks what EXEC and SERVICE have in common; false on a violation,
+ * *refused when the stream cannot be taken (too many open). */
+static bool check_open(struct agent_exec *ex, uint32_t id, const char *what,
+		       guint32 untrusted_flags, bool *refused, GError **error)
 {
-	const char *untrusted_user, *untrusted_command;
-	guint32 untrusted_flags;
-
-	g_variant_get(payload, "(&s&su)", &untrusted_user, &untrusted_command,
-		      &untrusted_flags);
-	if (id == 0)
-		return violation(error, "EXEC on stream 0");
+	*refused = false;
+	if (id == 0 || (id & QM_STREAM_GUEST))
+		return violation(error, "%s on stream %u, which the host may "
+				 "not open", what, id);
 	if (g_hash_table_contains(ex->streams, GUINT_TO_POINTER(id)))
-		return violation(error, "EXEC on stream %u, which is open",
+		return violation(error, "%s on stream %u, which is open", what,
 				 id);
-	if (strlen(untrusted_command) > QM_COMMAND_MAX)
-		return violation(error, "stream %u: a command of more than "
-				 "%u bytes", id, QM_COMMAND_MAX);
-	if (untrusted_flags & ~QM_EXEC_RUN_PASS_IO)
-		return violation(error, "stream %u: unknown EXEC flags 0x%x",
-				 id, untrusted_flags);
-	/* sanitized: bounded, NUL-free (GVariant strings); the user name
-	 * is checked by agent_proc_spawn */
-	const char *command = untrusted_command;
-	bool pass_io = untrusted_flags & QM_EXEC_RUN_PASS_IO;
-
+	if (untrusted_flags & ~QM_EXEC_FLAGS)
+		return violation(error, "stream %u: unknown %s flags 0x%x",
+				 id, what, untrusted_flags);
 	forget_ended(ex, id);
 	if (g_hash_table_size(ex->streams) >= QM_STREAMS_MAX) {
 		g_message("stream %u: refused, %d streams are open", id,
@@ -433,25 +465,30 @@ static bool on_exec(struct agent_exec *ex, uint32_t id, GVariant *payload,
 		qm_conn_send(ex->conn, QM_MSG_CLOSE, id,
 			     g_variant_new("(s)", "too many streams"));
 		remember_ended(ex, id);
-		return true;
+		*refused = true;
 	}
-	if (*command == '\0') {
-		refuse(ex, id, "empty command");
-		return true;
-	}
+	return true;
+}
 
+/* Starts the process of an EXEC or SERVICE stream. */
+static void start_command(struct agent_exec *ex, uint32_t id,
+			  const struct agent_proc_spec *spec)
+{
 	struct agent_proc p;
 	g_autoptr(GError) err = NULL;
-	if (!agent_proc_spawn(untrusted_user, command, pass_io, &p, &err)) {
+
+	if (!agent_proc_start(spec, &p, &err)) {
 		g_message("stream %u: %s", id, err->message);
-		refuse(ex, id, err->message);
-		return true;
+		refuse(ex, id, err->message, spec->stderr_local);
+		return;
 	}
-	g_debug("stream %u: pid %d runs: %s", id, (int)p.pid, command);
+	g_debug("stream %u: pid %d runs: %s", id, (int)p.pid,
+		spec->command ? spec->command : spec->argv[0]);
 
 	struct stream *s = g_new0(struct stream, 1);
 	s->ex = ex;
 	s->id = id;
+	s->in_fd_no = 0;
 	s->pid = p.pid;
 	s->out[0] = (struct output){ s, 1, p.stdout_fd, 0, QM_WINDOW_INITIAL };
 	s->out[1] = (struct output){ s, 2, p.stderr_fd, 0, QM_WINDOW_INITIAL };
@@ -467,7 +504,179 @@ static bool on_exec(struct agent_exec *ex, uint32_t id, GVariant *payload,
 		else
 			output_watch(&s->out[i]);
 	}
+}
+
+static bool on_exec(struct agent_exec *ex, uint32_t id, GVariant *payload,
+		    GError **error)
+{
+	const char *untrusted_user, *untrusted_command;
+	guint32 untrusted_flags;
+	bool refused;
+
+	g_variant_get(payload, "(&s&su)", &untrusted_user, &untrusted_command,
+		      &untrusted_flags);
+	if (!check_open(ex, id, "EXEC", untrusted_flags, &refused, error))
+		return false;
+	if (strlen(untrusted_command) > QM_COMMAND_MAX)
+		return violation(error, "stream %u: a command of more than "
+				 "%u bytes", id, QM_COMMAND_MAX);
+	if (refused)
+		return true;
+	/* sanitized: bounded, NUL-free (GVariant strings); the user name
+	 * is checked by agent_proc_start */
+	const char *command = untrusted_command;
+
+	if (*command == '\0') {
+		refuse(ex, id, "empty command",
+		       untrusted_flags & QM_EXEC_STDERR_LOCAL);
+		return true;
+	}
+	const struct agent_proc_spec spec = {
+		.user = untrusted_user,
+		.command = command,
+		.pipes = untrusted_flags & QM_EXEC_RUN_PASS_IO,
+		.stderr_local = untrusted_flags & QM_EXEC_STDERR_LOCAL,
+	};
+	start_command(ex, id, &spec);
 	return true;
+}
+
+static bool on_service(struct agent_exec *ex, uint32_t id, GVariant *payload,
+		       GError **error)
+{
+	const char *untrusted_user, *untrusted_service, *untrusted_argument;
+	const char *untrusted_source, *untrusted_target;
+	guint32 untrusted_flags;
+	bool refused;
+
+	g_variant_get(payload, "(&s&s&s&s&su)", &untrusted_user,
+		      &untrusted_service, &untrusted_argument,
+		      &untrusted_source, &untrusted_target, &untrusted_flags);
+	if (!check_open(ex, id, "SERVICE", untrusted_flags, &refused, error))
+		return false;
+	if (refused)
+		return true;
+
+	/* agent_service_resolve checks every name. */
+	struct agent_service svc;
+	g_autoptr(GError) err = NULL;
+	if (!agent_service_resolve(ex->service_dirs, untrusted_service,
+				   untrusted_argument, untrusted_source,
+				   untrusted_target, &svc, &err)) {
+		g_message("stream %u: %s", id, err->message);
+		refuse(ex, id, err->message,
+		       untrusted_flags & QM_EXEC_STDERR_LOCAL);
+		return true;
+	}
+	g_message("stream %u: service %s%s%s for %s", id, untrusted_service,
+		  *untrusted_argument ? "+" : "", untrusted_argument,
+		  untrusted_source);
+	const struct agent_proc_spec spec = {
+		.user = untrusted_user,
+		.argv = (const char *const *)svc.argv,
+		.env = (const char *const *)svc.env,
+		.pipes = untrusted_flags & QM_EXEC_RUN_PASS_IO,
+		.stderr_local = untrusted_flags & QM_EXEC_STDERR_LOCAL,
+	};
+	start_command(ex, id, &spec);
+	agent_service_clear(&svc);
+	return true;
+}
+
+/* ---- calls this guest makes ---- */
+
+/* The host's EXIT has come and the call's output is all written to the
+ * local client: the call is over. */
+static void call_maybe_finish(struct stream *s)
+{
+	if (!s->exited || s->in_fd >= 0)
+		return;
+	g_hash_table_remove(s->ex->streams, GUINT_TO_POINTER(s->id));
+	if (s->done)
+		s->done(s->status, NULL, s->done_data);
+	stream_free(s, false);
+}
+
+static bool on_call_exit(struct stream *s, GVariant *payload,
+			 GError **error)
+{
+	gint32 untrusted_status;
+
+	if (!s->call)
+		return violation(error, "stream %u: EXIT from the host on a "
+				 "command", s->id);
+	g_variant_get(payload, "(i)", &untrusted_status);
+	/* A status to return to the caller: 0..255, like a process's. */
+	s->status = untrusted_status < 0 || untrusted_status > 255
+		? 255 : untrusted_status;
+	s->exited = true;
+	/* Nothing more comes: the client's reply side ends once written. */
+	s->in_eof = true;
+	if (g_queue_is_empty(&s->in_queue))
+		close_input(s);
+	/* Its request side is of no more use. */
+	for (int i = 0; i < 2; i++) {
+		if (s->out[i].source)
+			g_source_remove(s->out[i].source);
+		s->out[i].source = 0;
+	}
+	call_maybe_finish(s);
+	return true;
+}
+
+uint32_t agent_exec_call(struct agent_exec *ex, const char *target,
+			 const char *service, int request_fd, int reply_fd,
+			 agent_call_accepted_fn accepted,
+			 agent_call_done_fn done, void *data, GError **error)
+{
+	if (g_hash_table_size(ex->streams) >= QM_STREAMS_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+			    "this qube already has %d calls and commands "
+			    "open; wait for some to end", QM_STREAMS_MAX);
+		close(request_fd);
+		close(reply_fd);
+		return 0;
+	}
+	uint32_t id;
+	do {
+		id = QM_STREAM_GUEST | (ex->next_call_id++ & ~QM_STREAM_GUEST);
+	} while (id == QM_STREAM_GUEST ||
+		 g_hash_table_contains(ex->streams, GUINT_TO_POINTER(id)));
+	forget_ended(ex, id);
+	g_unix_set_fd_nonblocking(request_fd, TRUE, NULL);
+	g_unix_set_fd_nonblocking(reply_fd, TRUE, NULL);
+
+	struct stream *s = g_new0(struct stream, 1);
+	s->ex = ex;
+	s->id = id;
+	s->call = true;
+	s->in_fd_no = 1;
+	s->accepted = accepted;
+	s->done = done;
+	s->done_data = data;
+	/* No credit for the request until qmgrd has joined the call. */
+	s->out[0] = (struct output){ s, 0, request_fd, 0, 0 };
+	s->out[1] = (struct output){ s, UINT32_MAX, -1, 0, 0 };
+	s->in_fd = reply_fd;
+	g_queue_init(&s->in_queue);
+	s->in_credit = QM_WINDOW_INITIAL;
+	g_hash_table_insert(ex->streams, GUINT_TO_POINTER(id), s);
+	qm_conn_send(ex->conn, QM_MSG_CALL, id,
+		     g_variant_new("(ss)", target, service));
+	return id;
+}
+
+void agent_exec_call_cancel(struct agent_exec *ex, uint32_t id)
+{
+	struct stream *s = g_hash_table_lookup(ex->streams,
+					       GUINT_TO_POINTER(id));
+	if (s == NULL || !s->call)
+		return;
+	qm_conn_send(ex->conn, QM_MSG_CLOSE, id,
+		     g_variant_new("(s)", "the caller went away"));
+	g_hash_table_remove(ex->streams, GUINT_TO_POINTER(id));
+	remember_ended(ex, id);
+	stream_free(s, false);
 }
 
 /* A message for a stream that is not open. */
@@ -477,16 +686,20 @@ static bool on_unknown_stream(struct agent_exec *ex,
 	guint32 fd = 0;
 
 	if (msg->stream != 0 && recently_ended(ex, msg->stream)) {
-		/* Crossed our EXIT (or refusal) on the way: credit and
-		 * CLOSE no longer matter, stdin has no taker. */
+		/* Crossed our EXIT, refusal or CLOSE on the way: credit and
+		 * CLOSE no longer matter, input has no taker. */
 		switch (msg->type) {
 		case QM_MSG_WINDOW:
 		case QM_MSG_CLOSE:
 			return true;
+		case QM_MSG_EXIT:
+			if (msg->stream & QM_STREAM_GUEST)
+				return true;
+			break;
 		case QM_MSG_DATA:
 		case QM_MSG_EOF:
 			g_variant_get_child(msg->payload, 0, "u", &fd);
-			if (fd == 0)
+			if (fd == ((msg->stream & QM_STREAM_GUEST) ? 1u : 0u))
 				return true;
 			break;
 		default:
@@ -505,10 +718,13 @@ bool agent_exec_handle(struct agent_exec *ex, const struct qm_wire_msg *msg,
 	switch (msg->type) {
 	case QM_MSG_EXEC:
 		return on_exec(ex, msg->stream, msg->payload, error);
+	case QM_MSG_SERVICE:
+		return on_service(ex, msg->stream, msg->payload, error);
 	case QM_MSG_DATA:
 	case QM_MSG_EOF:
 	case QM_MSG_WINDOW:
 	case QM_MSG_CLOSE:
+	case QM_MSG_EXIT:
 		break;
 	default:
 		return violation(error, "%s (type %u) from the host on stream "
@@ -529,6 +745,8 @@ bool agent_exec_handle(struct agent_exec *ex, const struct qm_wire_msg *msg,
 	case QM_MSG_CLOSE:
 		on_close(s, msg->payload);
 		return true;
+	case QM_MSG_EXIT:
+		return on_call_exit(s, msg->payload, error);
 	default:
 		g_assert_not_reached();
 	}
@@ -536,14 +754,19 @@ bool agent_exec_handle(struct agent_exec *ex, const struct qm_wire_msg *msg,
 
 bool agent_exec_carries(enum qm_msg_type type)
 {
-	return type >= QM_MSG_EXEC && type <= QM_MSG_CLOSE;
+	return (type >= QM_MSG_EXEC && type <= QM_MSG_CLOSE) ||
+	       type == QM_MSG_CALL || type == QM_MSG_SERVICE;
 }
 
-struct agent_exec *agent_exec_create(struct qm_conn *conn)
+struct agent_exec *agent_exec_create(struct qm_conn *conn,
+				     const char *service_dirs)
 {
 	struct agent_exec *ex = g_new0(struct agent_exec, 1);
 
 	ex->conn = conn;
+	ex->service_dirs = g_strdup(service_dirs ? service_dirs
+						 : AGENT_SERVICE_DIRS_DEFAULT);
+	ex->next_call_id = 1;
 	ex->streams = g_hash_table_new(g_direct_hash, g_direct_equal);
 	return ex;
 }
@@ -556,11 +779,18 @@ void agent_exec_destroy(struct agent_exec *ex)
 	if (ex == NULL)
 		return;
 	if (g_hash_table_size(ex->streams) > 0)
-		g_message("ending %u running commands",
+		g_message("ending %u running commands and calls",
 			  g_hash_table_size(ex->streams));
 	g_hash_table_iter_init(&it, ex->streams);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		stream_free(value, true);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct stream *s = value;
+		g_hash_table_iter_remove(&it);
+		if (s->call && s->done)
+			s->done(-1, "the channel to qmgrd was lost",
+				s->done_data);
+		stream_free(s, true);
+	}
 	g_hash_table_destroy(ex->streams);
+	g_free(ex->service_dirs);
 	g_free(ex);
 }

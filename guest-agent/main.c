@@ -16,6 +16,9 @@
 #include "port.h"
 #include "power.h"
 #include "proc.h"
+#include "rpc-request.h"
+#include "rpc-socket.h"
+#include "service.h"
 
 struct agent {
 	GMainLoop *loop;
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
 	struct agent_channel_config config = { 0 };
 	g_autofree char *port_name = NULL;
 	g_autofree char *device = NULL;
+	g_autofree char *rpc_socket = NULL;
+	g_autofree char *service_dirs = NULL;
 	gboolean version = FALSE;
 	gboolean no_poweroff = FALSE;
 	GOptionEntry entries[] = {
@@ -84,6 +89,12 @@ int main(int argc, char **argv)
 		{ "device", 'd', 0, G_OPTION_ARG_FILENAME, &device,
 		  "use this device or unix socket instead of looking the "
 		  "port up", "PATH" },
+		{ "rpc-socket", 0, 0, G_OPTION_ARG_FILENAME, &rpc_socket,
+		  "where guest processes ask for calls (default "
+		  AGENT_RPC_SOCKET_DEFAULT ")", "PATH" },
+		{ "service-dirs", 0, 0, G_OPTION_ARG_STRING, &service_dirs,
+		  "':'-separated directories of RPC services (default "
+		  AGENT_SERVICE_DIRS_DEFAULT ")", "DIRS" },
 		{ "no-poweroff", 0, 0, G_OPTION_ARG_NONE, &no_poweroff,
 		  "on SHUTDOWN, exit instead of powering off (for testing)",
 		  NULL },
@@ -107,6 +118,7 @@ int main(int argc, char **argv)
 	a.no_poweroff = no_poweroff;
 	config.port_name = port_name;
 	config.device = device;
+	config.service_dirs = service_dirs;
 
 	g_log_set_writer_func(log_writer, NULL, NULL);
 	a.loop = g_main_loop_new(NULL, FALSE);
@@ -116,8 +128,14 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, &a);
 	struct agent_channel *ch =
 		agent_channel_create(&config, on_shutdown, &a, NULL);
+	struct agent_rpc *rpc = agent_rpc_listen(
+		rpc_socket ? rpc_socket : AGENT_RPC_SOCKET_DEFAULT, ch, &err);
+	if (rpc == NULL)
+		/* Commands from qmgrd still work; calls out do not. */
+		g_warning("%s: this qube cannot make calls", err->message);
 	g_main_loop_run(a.loop);
 
+	agent_rpc_close(rpc);
 	agent_channel_destroy(ch);
 	/* Commands that ignored SIGTERM do not outlive the agent. */
 	agent_proc_kill_all();

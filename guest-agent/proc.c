@@ -20,7 +20,7 @@
 /* Everything the child needs, prepared before fork: between fork and exec
  * it only makes system calls (no malloc, no NSS, no locale). */
 struct child {
-	char *argv[4];
+	char **argv;
 	char **envp;
 	bool switch_user;
 	uid_t uid;
@@ -115,7 +115,7 @@ static G_GNUC_NORETURN void run_child(struct child *c)
 	if (chdir(c->home) < 0 && chdir("/") < 0)
 		child_fail(c, "chdir");
 	execve(c->argv[0], c->argv, c->envp);
-	child_fail(c, "exec /bin/sh");
+	child_fail(c, c->argv[0]);
 }
 
 /* The user's supplementary groups, as initgroups would set them. */
@@ -145,9 +145,20 @@ static void close_fds(int *fds, size_t n)
 	}
 }
 
-bool agent_proc_spawn(const char *untrusted_user, const char *command,
-		      bool pipes, struct agent_proc *out, GError **error)
+bool agent_proc_spawn(const char *user, const char *command, bool pipes,
+		      struct agent_proc *out, GError **error)
 {
+	const struct agent_proc_spec spec = {
+		.user = user, .command = command, .pipes = pipes,
+	};
+	return agent_proc_start(&spec, out, error);
+}
+
+bool agent_proc_start(const struct agent_proc_spec *spec,
+		      struct agent_proc *out, GError **error)
+{
+	const char *untrusted_user = spec->user;
+	bool pipes = spec->pipes;
 	struct child c = { 0 };
 	int ends[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	int devnull = -1;
@@ -192,13 +203,16 @@ bool agent_proc_spawn(const char *untrusted_user, const char *command,
 			return false;
 		}
 	}
-	g_auto(GStrv) envp = g_new0(char *, 6);
+	guint n_extra = spec->env ? g_strv_length((char **)spec->env) : 0;
+	g_auto(GStrv) envp = g_new0(char *, 6 + n_extra);
 	envp[0] = g_strconcat("HOME=", home, NULL);
 	envp[1] = g_strconcat("USER=", user, NULL);
 	envp[2] = g_strconcat("LOGNAME=", user, NULL);
 	envp[3] = g_strconcat("SHELL=", shell, NULL);
 	envp[4] = g_strconcat("PATH=", c.uid == 0 ? ROOT_PATH : USER_PATH,
 			      NULL);
+	for (guint i = 0; i < n_extra; i++)
+		envp[5 + i] = g_strdup(spec->env[i]);
 	g_autofree char *fail_prefix = g_strdup_printf(
 		"qmgr-agent: cannot run the command as %s: ", user);
 
@@ -214,6 +228,15 @@ bool agent_proc_spawn(const char *untrusted_user, const char *command,
 		c.fds[0] = ends[0][0];
 		c.fds[1] = ends[1][1];
 		c.fds[2] = ends[2][1];
+		if (spec->stderr_local) {
+			close_fds(ends[2], 2);
+			c.fds[2] = STDERR_FILENO;
+			/* An agent started with stderr closed: /dev/null. */
+			if (fcntl(STDERR_FILENO, F_GETFD) < 0) {
+				devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+				c.fds[2] = devnull;
+			}
+		}
 	} else {
 		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull < 0) {
@@ -224,10 +247,9 @@ bool agent_proc_spawn(const char *untrusted_user, const char *command,
 		}
 		c.fds[0] = c.fds[1] = c.fds[2] = devnull;
 	}
-	c.argv[0] = (char *)"/bin/sh";
-	c.argv[1] = (char *)"-c";
-	c.argv[2] = (char *)command;
-	c.argv[3] = NULL;
+	char *sh_argv[] = { (char *)"/bin/sh", (char *)"-c",
+			    (char *)spec->command, NULL };
+	c.argv = spec->command ? sh_argv : (char **)spec->argv;
 	c.envp = envp;
 	c.groups = groups;
 	c.home = home;
@@ -250,7 +272,8 @@ bool agent_proc_spawn(const char *untrusted_user, const char *command,
 		ends[0][1] = ends[1][0] = ends[2][0] = -1;
 		g_unix_set_fd_nonblocking(out->stdin_fd, TRUE, NULL);
 		g_unix_set_fd_nonblocking(out->stdout_fd, TRUE, NULL);
-		g_unix_set_fd_nonblocking(out->stderr_fd, TRUE, NULL);
+		if (out->stderr_fd >= 0)
+			g_unix_set_fd_nonblocking(out->stderr_fd, TRUE, NULL);
 	}
 	ok = true;
 out:

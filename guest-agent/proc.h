@@ -33,6 +33,25 @@ struct agent_proc {
 bool agent_proc_spawn(const char *user, const char *command, bool pipes,
 		      struct agent_proc *out, GError **error);
 
+/* What to start, for agent_proc_start(). */
+struct agent_proc_spec {
+	const char *user;
+	/* `/bin/sh -c command`, or when command is NULL, argv (argv[0] an
+	 * absolute path). */
+	const char *command;
+	const char *const *argv;
+	/* Extra "NAME=value" entries after the standard ones; may be NULL. */
+	const char *const *env;
+	bool pipes;
+	/* With pipes: stderr is the agent's own (its log), not a pipe;
+	 * stderr_fd is then -1. */
+	bool stderr_local;
+};
+
+/* agent_proc_spawn(), generalised. */
+bool agent_proc_start(const struct agent_proc_spec *spec,
+		      struct agent_proc *out, GError **error);
+
 /*
  * Ends the process group of `pid`: SIGTERM now, SIGKILL after
  * AGENT_PROC_KILL_DELAY_MS for what is left of it.  Unless `reaped` (the

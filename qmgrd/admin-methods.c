@@ -13,7 +13,9 @@
 
 #include "libvirt-conn.h"
 #include "disposable.h"
+#include "dispvm-pool.h"
 #include "lifecycle.h"
+#include "prompt.h"
 #include "run.h"
 #include "volumes.h"
 
@@ -44,7 +46,11 @@ static guint32 arg_uint(struct qm_call *c, const char *key, guint32 dflt)
 
 bool qmgrd_save(struct qmgrd *d, GError **error)
 {
-	return qm_inventory_save(d->inv, error);
+	if (!qm_inventory_save(d->inv, error))
+		return false;
+	/* preload_dispvm, a template's settings, a qube removed... */
+	qm_dispvm_pool_changed(d);
+	return true;
 }
 
 /* Saves; on failure reloads nothing but reports the failure to the call.
@@ -295,6 +301,12 @@ static void m_prefs_set(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 		qm_call_fail(c, QM_ERR_INVALID, "%s: %s", def->name, refwhy);
 		return;
 	}
+	const char *code = NULL;
+	if (!qm_dispvm_pool_check_pref(d, vm, def->name, norm, &code,
+				       &refwhy)) {
+		qm_call_fail(c, code, "%s: %s", def->name, refwhy);
+		return;
+	}
 	if (strcmp(def->name, "template_for_dispvms") == 0 &&
 	    strcmp(norm, "False") == 0) {
 		g_autofree char *users = qm_inventory_users_of(d->inv, vm);
@@ -334,6 +346,13 @@ static void m_prefs_reset(struct qmgrd *d, struct qm_call *c,
 			qm_vm_prop_set(vm, def->name, old);
 		qm_call_fail(c, QM_ERR_INVALID, "%s: the default would be "
 			     "invalid: %s", def->name, why);
+		return;
+	}
+	const char *code = NULL;
+	if (!qm_dispvm_pool_check_pref(d, vm, def->name, now, &code, &why)) {
+		if (old)
+			qm_vm_prop_set(vm, def->name, old);
+		qm_call_fail(c, code, "%s: %s", def->name, why);
 		return;
 	}
 	if (!save_or_fail(d, c)) {
@@ -827,12 +846,26 @@ struct run_op {
 static void run_now(struct qmgrd *d, struct qm_call *c, const char *vmname)
 {
 	const char *command = arg_str(c, "command");
+	const char *service = arg_str(c, "service");
 	const char *user = arg_str(c, "user");
 	bool pass_io = arg_bool(c, "pass_io", false);
 	g_autoptr(GError) err = NULL;
+	guint32 id;
 
-	guint32 id = qm_run_open(d, vmname, user ? user : "user", command,
+	if (service != NULL) {
+		/* SERVICE[+ARG], checked by m_run */
+		const char *plus = strchr(service, '+');
+		g_autofree char *name = plus ? g_strndup(service, (gsize)(plus -
+								       service))
+					     : g_strdup(service);
+		id = qm_run_open_service(d, vmname, user ? user : "user", name,
+					 plus ? plus + 1 : "",
+					 pass_io ? qm_call_peer(c) : NULL,
+					 &err);
+	} else {
+		id = qm_run_open(d, vmname, user ? user : "user", command,
 				 pass_io ? qm_call_peer(c) : NULL, &err);
+	}
 	if (err != NULL) {
 		qm_call_fail(c, QM_ERR_STATE, "%s", err->message);
 		/* a disposable made for this command is not needed */
@@ -890,10 +923,27 @@ static void disposable_made(GError *error, const char *code,
 static void m_run(struct qmgrd *d, struct qm_call *c, struct qm_vm *unused)
 {
 	const char *command = arg_str(c, "command");
+	const char *service = arg_str(c, "service");
 	const char *user = arg_str(c, "user");
 	const char *name = qm_call_vm(c);
 
-	if (command == NULL || *command == '\0' ||
+	if (service != NULL) {
+		/* qvm-run --service: SERVICE[+ARGUMENT], as the policy
+		 * spells them (dom0's calls are not subject to it). */
+		const char *plus = strchr(service, '+');
+		g_autofree char *sname = plus ? g_strndup(service, (gsize)(
+							plus - service))
+					      : g_strdup(service);
+		if (command != NULL || strlen(service) > QM_SERVICE_MAX ||
+		    !pol_service_is_valid(sname) ||
+		    (plus && !pol_argument_is_valid(plus))) {
+			qm_call_fail(c, QM_ERR_INVALID,
+				     "'%s' is not SERVICE[+ARGUMENT] (letters, "
+				     "digits, '.', '_', '-'; at most %d "
+				     "bytes)", service, QM_SERVICE_MAX);
+			return;
+		}
+	} else if (command == NULL || *command == '\0' ||
 	    strlen(command) > QM_COMMAND_MAX) {
 		qm_call_fail(c, QM_ERR_INVALID,
 			     "a command of 1 to %d bytes is needed",
@@ -934,6 +984,20 @@ static void m_subscribe(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 	qm_call_subscribe(c);
 }
 
+/* ---- the ask prompt (prompt.c) ---- */
+
+static void m_prompt_register(struct qmgrd *d, struct qm_call *c,
+			      struct qm_vm *u)
+{
+	qm_prompt_register(d, c);
+}
+
+static void m_prompt_answer(struct qmgrd *d, struct qm_call *c,
+			    struct qm_vm *u)
+{
+	qm_prompt_answer(d, c);
+}
+
 struct method {
 	const char *name;
 	bool needs_vm;
@@ -961,6 +1025,8 @@ static const struct method methods[] = {
 	{ "vm.tags.Del", true, m_tags_change },
 	{ "events.Subscribe", false, m_subscribe },
 	{ "vm.Run", false, m_run },
+	{ "prompt.Register", false, m_prompt_register },
+	{ "prompt.Answer", false, m_prompt_answer },
 };
 
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *c)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "prompt.h"
 #include "run.h"
 
 #define PEERS_MAX 256
@@ -37,12 +38,30 @@ struct qm_admin {
 };
 
 struct qm_call {
-	struct qm_peer *peer;
+	struct qm_peer *peer;  /* NULL for an internal call */
 	guint32 id;
 	char *method;
 	char *vm;
 	GVariant *args;
+	/* internal calls: who made it, and where the answer goes */
+	char *who;
+	qm_call_done_fn done;
+	void *done_data;
 };
+
+struct qm_call *qm_call_new_internal(const char *method, const char *vm,
+				     GVariant *args, const char *who,
+				     qm_call_done_fn done, void *data)
+{
+	struct qm_call *c = g_new0(struct qm_call, 1);
+	c->method = g_strdup(method);
+	c->vm = g_strdup(vm);
+	c->args = g_variant_ref_sink(args);
+	c->who = g_strdup(who);
+	c->done = done;
+	c->done_data = data;
+	return c;
+}
 
 static struct qm_peer *peer_ref(struct qm_peer *p)
 {
@@ -90,6 +109,7 @@ static void peer_drop(struct qm_peer *p)
 	/* The admin's reference goes; calls in flight keep theirs, and its
 	 * commands are closed. */
 	qm_run_client_gone(p->admin->d, p);
+	qm_prompt_peer_gone(p->admin->d, p);
 	if (p->conn)
 		qm_conn_close(p->conn);
 	if (g_ptr_array_remove(p->admin->peers, p))
@@ -116,6 +136,7 @@ GVariant *qm_call_args(const struct qm_call *c)
 static void call_free(struct qm_call *c)
 {
 	peer_unref(c->peer);
+	g_free(c->who);
 	g_free(c->method);
 	g_free(c->vm);
 	g_variant_unref(c->args);
@@ -129,7 +150,11 @@ static void send_reply(struct qm_call *c, bool ok, const char *error,
 		result = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
 	GVariant *payload = g_variant_new("(ubs@a{sv})", c->id, ok, error,
 					  result);
-	if (qm_conn_is_open(c->peer->conn))
+	if (c->done != NULL) {
+		g_autoptr(GVariant) p = g_variant_ref_sink(payload);
+		g_autoptr(GVariant) r = g_variant_get_child_value(p, 3);
+		c->done(ok, error, r, c->done_data);
+	} else if (qm_conn_is_open(c->peer->conn))
 		qm_conn_send(c->peer->conn, QM_MSG_REPLY, 0, payload);
 	else
 		g_variant_unref(g_variant_take_ref(payload));
@@ -150,7 +175,8 @@ void qm_call_fail(struct qm_call *c, const char *code, const char *fmt, ...)
 	GVariantDict dict;
 	g_variant_dict_init(&dict, NULL);
 	g_variant_dict_insert(&dict, "code", "s", code);
-	g_message("%s %s for %s: %s", c->method, c->vm, c->peer->name, msg);
+	g_message("%s %s for %s: %s", c->method, c->vm,
+		  c->peer ? c->peer->name : c->who, msg);
 	send_reply(c, false, msg, g_variant_dict_end(&dict));
 }
 
@@ -176,6 +202,26 @@ void qm_admin_emit(struct qm_admin *admin, const char *event, const char *vm,
 			qm_conn_send(p->conn, QM_MSG_EVENT, 0,
 				     g_variant_ref(payload));
 	}
+}
+
+bool qm_peer_emit(struct qm_peer *p, const char *event, const char *vm,
+		  GVariant *properties)
+{
+	if (properties == NULL)
+		properties = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL,
+						 0);
+	GVariant *payload = g_variant_new("(ss@a{sv})", event, vm,
+					  properties);
+	if (!qm_peer_is_open(p)) {
+		g_variant_unref(g_variant_ref_sink(payload));
+		return false;
+	}
+	return qm_conn_send(p->conn, QM_MSG_EVENT, 0, payload);
+}
+
+const char *qm_peer_name(const struct qm_peer *p)
+{
+	return p->name;
 }
 
 /* ---- messages from a client ---- */

@@ -37,8 +37,27 @@ void qm_call_reply(struct qm_call *call, GVariant *result);  /* a{sv}/NULL */
 void qm_call_fail(struct qm_call *call, const char *code, const char *fmt,
 		  ...) G_GNUC_PRINTF(3, 4);
 void qm_call_subscribe(struct qm_call *call);
+
+/* The answer to an internal call: the REPLY's fields (result a{sv}). */
+typedef void (*qm_call_done_fn)(bool ok, const char *error, GVariant *result,
+				void *data);
+/* A call qmgrd makes itself (a qube's admin.* call, allowed by the
+ * policy), dispatched like a client's with qm_admin_dispatch: it has no
+ * client (qm_call_peer is NULL, so no streams or subscriptions); `who`
+ * names it in the log.  Takes `args` (a{sv}, may be floating). */
+struct qm_call *qm_call_new_internal(const char *method, const char *vm,
+				     GVariant *args, const char *who,
+				     qm_call_done_fn done, void *data);
 /* The client of a call (valid while the call is). */
 struct qm_peer *qm_call_peer(const struct qm_call *call);
+
+/* Sends an EVENT to this one client, whether or not it subscribed (the
+ * prompt's questions go only to the prompt agent).  Takes `properties`
+ * (a{sv}, may be floating; NULL: none).  False when the client is gone. */
+bool qm_peer_emit(struct qm_peer *peer, const char *event, const char *vm,
+		  GVariant *properties);
+/* "client pid N uid N", for the log. */
+const char *qm_peer_name(const struct qm_peer *peer);
 
 /* admin-methods.c */
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *call);

@@ -10,6 +10,7 @@
 
 struct qm_admin;
 struct qm_libvirt;
+struct qm_prompt;
 
 struct qm_paths {
 	char *root;          /* "" for the system paths */
@@ -33,6 +34,8 @@ struct qmgrd {
 	struct qm_libvirt *lv;
 	GMainLoop *loop;
 	int start_timeout_s;       /* boot to agent HELLO */
+	struct qm_prompt *prompt;  /* the ask prompt (prompt.c) */
+	int prompt_timeout_s;      /* an ask question to its answer */
 };
 
 /* Saves the inventory; on failure logs and returns false (the caller

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "dispvm-pool.h"
 #include "libvirt-conn.h"
 #include "lifecycle.h"
 #include "volumes.h"
@@ -91,8 +92,8 @@ static void on_volumes(GError *error, void *data)
 	qm_libvirt_define(op->d->lv, xml, on_defined, op);
 }
 
-void qm_disposable_create(struct qmgrd *d, const char *template_name,
-			  qm_disposable_fn done, void *data)
+static void create(struct qmgrd *d, const char *template_name, bool preload,
+		   qm_disposable_fn done, void *data)
 {
 	struct create_op *op = g_new0(struct create_op, 1);
 	op->d = d;
@@ -125,6 +126,11 @@ void qm_disposable_create(struct qmgrd *d, const char *template_name,
 		     "shut it down first", tname);
 		return;
 	}
+	/* A preloaded one, when its pool has one ready, saves the boot. */
+	if (!preload && qm_dispvm_pool_take(d, t, done, data)) {
+		g_free(op);
+		return;
+	}
 	/* dispNNNN, as Qubes names them */
 	g_autofree char *name = NULL;
 	for (int tries = 0; tries < 100; tries++) {
@@ -143,7 +149,20 @@ void qm_disposable_create(struct qmgrd *d, const char *template_name,
 	qm_vm_prop_set(op->vm, "auto_cleanup", "True");
 	g_autofree char *label = qm_inventory_prop(d->inv, t, "label");
 	qm_vm_prop_set(op->vm, "label", label);
+	op->vm->preload = preload;
 	qm_volumes_create_disposable(d, op->vm, t, on_volumes, op);
+}
+
+void qm_disposable_create(struct qmgrd *d, const char *template_name,
+			  qm_disposable_fn done, void *data)
+{
+	create(d, template_name, false, done, data);
+}
+
+void qm_disposable_create_preload(struct qmgrd *d, const char *template_name,
+				  qm_disposable_fn done, void *data)
+{
+	create(d, template_name, true, done, data);
 }
 
 /* ---- destruction ---- */

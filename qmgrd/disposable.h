@@ -16,10 +16,16 @@
 typedef void (*qm_disposable_fn)(GError *error, const char *code,
 				 const char *name, void *data);
 
-/* Creates (not starts) a disposable of `template_name`, or of the global
- * default_dispvm when NULL or empty. */
+/* A disposable of `template_name`, or of the global default_dispvm when
+ * NULL or empty: one taken from the template's pool of preloaded
+ * disposables (dispvm-pool.c) when one is ready, Running and its agent
+ * ready; else a new one, created but not started. */
 void qm_disposable_create(struct qmgrd *d, const char *template_name,
 			  qm_disposable_fn done, void *data);
+/* A new one (never from the pool) marked as a pool member (is_preload):
+ * what the pool fills itself with. */
+void qm_disposable_create_preload(struct qmgrd *d, const char *template_name,
+				  qm_disposable_fn done, void *data);
 
 /* Kills and removes a disposable: domain, volumes and inventory entry. */
 void qm_disposable_destroy(struct qmgrd *d, const char *name);

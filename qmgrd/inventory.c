@@ -97,6 +97,9 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup(vm->uuid);
 	if (strcmp(name, "klass") == 0)
 		return g_strdup(pol_vm_class_name(vm->cls));
+	/* runtime only: pool membership ends with qmgrd (dispvm-pool.c) */
+	if (strcmp(name, "is_preload") == 0)
+		return g_strdup(vm->preload ? "True" : "False");
 	const char *set = qm_vm_prop_get_set(vm, name);
 	if (set != NULL)
 		return g_strdup(set);
@@ -125,6 +128,8 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 	    strcmp(name, "autostart") == 0 ||
 	    strcmp(name, "auto_cleanup") == 0)
 		return g_strdup("False");
+	if (strcmp(name, "preload_dispvm") == 0)
+		return g_strdup("0");
 	return g_strdup("");
 }
 

@@ -19,17 +19,19 @@ struct qm_libvirt {
 	virConnectPtr conn;
 	int lifecycle_cb;
 	qm_lv_stopped_fn stopped;
+	qm_lv_paused_fn paused;
 };
 
-static GThread *event_thread;
-
-static gpointer run_events(gpointer unused)
-{
-	for (;;)
-		if (virEventRunDefaultImpl() < 0)
-			g_usleep(100000);
-	return NULL;
-}
+/*
+ * libvirt's default event implementation (libvirt >= 6.2) is built on
+ * GLib's default main context, the one qmgrd's main loop runs: that loop
+ * dispatches libvirt's events, and the callbacks below run on the main
+ * thread.  A thread calling virEventRunDefaultImpl() would iterate the same
+ * context; before the main loop starts it would win the context and
+ * dispatch qmgrd's own sources (idles, GTask callbacks) on itself, so there
+ * is none.
+ */
+static bool event_impl;
 
 static void lv_error(GError **error, const char *what)
 {
@@ -67,35 +69,80 @@ static gboolean deliver_stopped(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* Runs in the libvirt event thread: hand over to the main loop. */
+struct paused_ev {
+	struct qm_libvirt *lv;
+	char *vm;
+	bool paused;
+	const char *why;        /* static */
+};
+
+static gboolean deliver_paused(gpointer data)
+{
+	struct paused_ev *ev = data;
+	ev->lv->paused(ev->lv->d, ev->vm, ev->paused, ev->why);
+	g_free(ev->vm);
+	g_free(ev);
+	return G_SOURCE_REMOVE;
+}
+
+/* Why libvirt suspended a domain, for the qube's state detail. */
+static const char *suspend_reason(int detail)
+{
+	switch (detail) {
+	case VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
+		return "paused by QEMU after a disk I/O error (is the disk "
+		       "full?)";
+	case VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG:
+		return "paused by its watchdog";
+	case VIR_DOMAIN_EVENT_SUSPENDED_API_ERROR:
+		return "paused after a libvirt error";
+	default:
+		return "paused through libvirt";
+	}
+}
+
+/* Runs inside libvirt's event dispatch, on the main thread. */
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
 			int detail, void *opaque)
 {
 	struct qm_libvirt *lv = opaque;
-	if (event != VIR_DOMAIN_EVENT_STOPPED)
+	if (event != VIR_DOMAIN_EVENT_STOPPED &&
+	    event != VIR_DOMAIN_EVENT_SUSPENDED &&
+	    event != VIR_DOMAIN_EVENT_RESUMED)
 		return 0;
 	const char *vm = vm_of_domain(lv, virDomainGetName(dom));
 	if (vm == NULL)
 		return 0;
+	if (event != VIR_DOMAIN_EVENT_STOPPED) {
+		if (lv->paused == NULL)
+			return 0;
+		struct paused_ev *pe = g_new0(struct paused_ev, 1);
+		pe->lv = lv;
+		pe->vm = g_strdup(vm);
+		pe->paused = event == VIR_DOMAIN_EVENT_SUSPENDED;
+		pe->why = pe->paused ? suspend_reason(detail) : "";
+		/* after libvirt's callback has returned */
+		g_idle_add_full(G_PRIORITY_DEFAULT, deliver_paused, pe, NULL);
+		return 0;
+	}
 	struct stopped_ev *ev = g_new0(struct stopped_ev, 1);
 	ev->lv = lv;
 	ev->vm = g_strdup(vm);
 	ev->crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
 		      detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
-	g_main_context_invoke(NULL, deliver_stopped, ev);
+	g_idle_add_full(G_PRIORITY_DEFAULT, deliver_stopped, ev, NULL);
 	return 0;
 }
 
 struct qm_libvirt *qm_libvirt_connect(struct qmgrd *d, qm_lv_stopped_fn cb,
-				      GError **error)
+				      qm_lv_paused_fn paused, GError **error)
 {
-	if (event_thread == NULL) {
+	if (!event_impl) {
 		if (virEventRegisterDefaultImpl() < 0) {
 			lv_error(error, "libvirt event loop");
 			return NULL;
 		}
-		event_thread = g_thread_new("libvirt-events", run_events,
-					    NULL);
+		event_impl = true;
 	}
 	virConnectPtr conn = virConnectOpen(d->libvirt_uri);
 	if (conn == NULL) {
@@ -109,6 +156,7 @@ struct qm_libvirt *qm_libvirt_connect(struct qmgrd *d, qm_lv_stopped_fn cb,
 	lv->d = d;
 	lv->conn = conn;
 	lv->stopped = cb;
+	lv->paused = paused;
 	lv->lifecycle_cb = virConnectDomainEventRegisterAny(
 		conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
@@ -135,6 +183,8 @@ enum job_op {
 	JOB_DEFINE_START,    /* arg: XML */
 	JOB_DESTROY,         /* arg: domain name */
 	JOB_UNDEFINE,        /* arg: domain name; stops it first */
+	JOB_SUSPEND,         /* arg: domain name */
+	JOB_RESUME,          /* arg: domain name */
 };
 
 struct lv_job {
@@ -183,6 +233,21 @@ static bool job_run(struct lv_job *j, GError **error)
 		}
 		if (j->op == JOB_UNDEFINE && virDomainUndefine(dom) < 0) {
 			lv_error(error, "cannot undefine the domain");
+			return false;
+		}
+		return true;
+	case JOB_SUSPEND:
+	case JOB_RESUME:
+		dom = virDomainLookupByName(conn, j->arg);
+		if (dom == NULL) {
+			lv_error(error, "no such domain");
+			return false;
+		}
+		if (j->op == JOB_SUSPEND ? virDomainSuspend(dom) < 0
+					 : virDomainResume(dom) < 0) {
+			lv_error(error, j->op == JOB_SUSPEND
+						? "cannot pause the domain"
+						: "cannot resume the domain");
 			return false;
 		}
 		return true;
@@ -250,6 +315,30 @@ void qm_libvirt_undefine(struct qm_libvirt *lv, const char *vm,
 {
 	run_job(lv, qm_libvirt_domain_name(lv->d, vm), JOB_UNDEFINE, done,
 		data);
+}
+
+void qm_libvirt_suspend(struct qm_libvirt *lv, const char *vm,
+			qm_lv_done_fn done, void *data)
+{
+	run_job(lv, qm_libvirt_domain_name(lv->d, vm), JOB_SUSPEND, done,
+		data);
+}
+
+void qm_libvirt_resume(struct qm_libvirt *lv, const char *vm,
+		       qm_lv_done_fn done, void *data)
+{
+	run_job(lv, qm_libvirt_domain_name(lv->d, vm), JOB_RESUME, done,
+		data);
+}
+
+bool qm_libvirt_is_paused(struct qm_libvirt *lv, const char *vm)
+{
+	g_autofree char *name = qm_libvirt_domain_name(lv->d, vm);
+	g_autoptr(virDomain) dom = virDomainLookupByName(lv->conn, name);
+	int state = VIR_DOMAIN_NOSTATE, reason;
+	if (dom == NULL || virDomainGetState(dom, &state, &reason, 0) < 0)
+		return false;
+	return state == VIR_DOMAIN_PAUSED;
 }
 
 bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * qmgrd's libvirt connection.  Calls that may take long (creating or
- * destroying a domain) run in a worker thread and report back on the main
- * loop, so other clients keep being served; libvirt's domain events are
- * forwarded to the main loop too.
+ * qmgrd's libvirt connection.  Calls that may take long (creating,
+ * destroying, pausing a domain) run in a worker thread and report back on
+ * the main loop, so other clients keep being served; libvirt's domain
+ * events are dispatched by the main loop itself.
  */
 #pragma once
 
@@ -16,9 +16,14 @@ typedef void (*qm_lv_done_fn)(GError *error, void *data);
 /* A domain of ours stopped (any reason); `crashed` when not asked for. */
 typedef void (*qm_lv_stopped_fn)(struct qmgrd *d, const char *vm,
 				 bool crashed);
+/* A domain of ours was suspended (`paused`, with a reason for users) or
+ * resumed, by qmgrd or anyone else: the event does not say who, and may
+ * arrive after the state changed again. */
+typedef void (*qm_lv_paused_fn)(struct qmgrd *d, const char *vm,
+				bool paused, const char *why);
 
 struct qm_libvirt *qm_libvirt_connect(struct qmgrd *d, qm_lv_stopped_fn cb,
-				      GError **error);
+				      qm_lv_paused_fn paused, GError **error);
 void qm_libvirt_close(struct qm_libvirt *lv);
 
 /* "qmgr-INSTANCE-VM" */
@@ -35,6 +40,14 @@ void qm_libvirt_destroy(struct qm_libvirt *lv, const char *vm,
 			qm_lv_done_fn done, void *data);
 void qm_libvirt_undefine(struct qm_libvirt *lv, const char *vm,
 			 qm_lv_done_fn done, void *data);
+/* Pauses (virDomainSuspend) or resumes a running domain: its vCPUs stop,
+ * QEMU and its devices (the agent's channel included) stay. */
+void qm_libvirt_suspend(struct qm_libvirt *lv, const char *vm,
+			qm_lv_done_fn done, void *data);
+void qm_libvirt_resume(struct qm_libvirt *lv, const char *vm,
+		       qm_lv_done_fn done, void *data);
+/* Whether the domain is paused now (a short call, on the main loop). */
+bool qm_libvirt_is_paused(struct qm_libvirt *lv, const char *vm);
 /* Asks the guest OS to power off through ACPI (fallback without agent). */
 bool qm_libvirt_acpi_shutdown(struct qm_libvirt *lv, const char *vm,
 			      GError **error);

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "conn.h"
+#include "dispvm-pool.h"
 #include "domain-xml.h"
 #include "libvirt-conn.h"
 #include "run.h"
@@ -38,10 +39,17 @@ struct runtime {
 	GArray *start_waiters;  /* struct waiter */
 	GArray *stop_waiters;
 	bool stopping;          /* shutdown or kill was asked for */
+	bool pause_busy;        /* a pause or resume of ours is in flight:
+				   libvirt's events for it are ours */
 	bool agent_ready;
 	guint32 agent_version;  /* from its HELLO */
 	char *console_log;
 	char *start_failure;    /* why a start is being abandoned */
+	/* define-and-start is in libvirt's hands: on_created still holds
+	 * this runtime, so a stop meanwhile (qvm-kill) leaves it to be freed
+	 * there (orphaned) instead of freeing it under it. */
+	bool creating;
+	bool orphaned;
 };
 
 static struct qm_vm *vm_of(struct runtime *rt)
@@ -63,6 +71,8 @@ static void set_state(struct qmgrd *d, struct qm_vm *vm,
 		      g_variant_dict_end(&dict));
 	g_message("%s: %s%s%s", vm->name, qm_vm_state_name(state),
 		  detail && *detail ? ": " : "", detail ? detail : "");
+	/* A member of a pool may have changed, or a qube its members need. */
+	qm_dispvm_pool_changed(d);
 }
 
 static void notify(GArray *waiters, GError *error, const char *code)
@@ -102,11 +112,8 @@ static void clear_timers(struct runtime *rt)
 	rt->timer = rt->retry = rt->nudge = 0;
 }
 
-static void runtime_free(struct qm_vm *vm)
+static void rt_free(struct runtime *rt)
 {
-	struct runtime *rt = vm->runtime;
-	if (rt == NULL)
-		return;
 	clear_timers(rt);
 	qm_conn_destroy(rt->agent);
 	g_array_free(rt->start_waiters, TRUE);
@@ -115,6 +122,13 @@ static void runtime_free(struct qm_vm *vm)
 	g_free(rt->start_failure);
 	g_free(rt->name);
 	g_free(rt);
+}
+
+static void runtime_free(struct qm_vm *vm)
+{
+	if (vm->runtime == NULL)
+		return;
+	rt_free(vm->runtime);
 	vm->runtime = NULL;
 }
 
@@ -160,7 +174,19 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 		       rt->start_failure ? QM_ERR_TIMEOUT : QM_ERR_LIBVIRT);
 	}
 	notify(rt->stop_waiters, NULL, NULL);
-	runtime_free(vm);
+	/* A waiter may have removed the qube (a disposable whose start
+	 * failed is destroyed at once): `vm` may be gone. */
+	vm = vm_of(rt);
+	if (rt->creating) {
+		if (vm != NULL && vm->runtime == rt)
+			vm->runtime = NULL;
+		rt->orphaned = true;
+		return;
+	}
+	if (vm != NULL && vm->runtime == rt)
+		runtime_free(vm);
+	else
+		rt_free(rt);
 }
 
 void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *name,
@@ -348,6 +374,12 @@ static gboolean start_timed_out(gpointer data)
 static void on_created(GError *error, void *data)
 {
 	struct runtime *rt = data;
+	rt->creating = false;
+	if (rt->orphaned) {
+		/* Stopped (killed) while libvirt was starting it. */
+		rt_free(rt);
+		return;
+	}
 	struct qm_vm *vm = vm_of(rt);
 	if (vm == NULL)
 		return;
@@ -502,6 +534,7 @@ static void on_volatile_ready(GError *error, void *data)
 		g_free(op);
 		return;
 	}
+	rt->creating = true;
 	qm_libvirt_define_and_start(rt->d->lv, op->xml, on_created, rt);
 	g_free(op->xml);
 	g_free(op);
@@ -531,6 +564,24 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 		done(e, QM_ERR_STATE, data);
 		return;
 	}
+	if (vm->state == QM_VM_PAUSED) {
+		g_autofree char *t = qm_inventory_prop(d->inv, vm, "template");
+		g_autoptr(GError) e =
+			vm->preload
+				? error_new("'%s' is a preloaded disposable "
+					    "waiting in the pool of '%s' "
+					    "(qvm-run --dispvm=%s takes one)",
+					    vm->name, t, t)
+				: error_new("'%s' is paused (qvm-kill %s stops "
+					    "it)", vm->name, vm->name);
+		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	/* Preloaded disposables keep this qube's volumes open as the backing
+	 * files of theirs, and QEMU's lock would refuse the start: the pool
+	 * lets them go and then starts the qube again from here. */
+	if (qm_dispvm_pool_release(d, vm, done, data))
+		return;
 	if (vm->cls == POL_CLASS_TEMPLATEVM) {
 		for (guint i = 0; i < d->inv->vms->len; i++) {
 			struct qm_vm *o = g_ptr_array_index(d->inv->vms, i);
@@ -683,6 +734,30 @@ static gboolean nudge_shutdown(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+struct shutdown_op {
+	struct qmgrd *d;
+	char *name;
+	bool wait;
+	unsigned timeout_s;
+	qm_life_done_fn done;
+	void *data;
+};
+
+static void shutdown_resumed(GError *error, const char *code, void *data)
+{
+	struct shutdown_op *op = data;
+	struct qm_vm *vm = qm_inventory_find(op->d->inv, op->name);
+	if (error != NULL)
+		op->done(error, code, op->data);
+	else if (vm != NULL)
+		qm_lifecycle_shutdown(op->d, vm, op->wait, op->timeout_s,
+				      op->done, op->data);
+	else
+		op->done(NULL, NULL, op->data);   /* removed: it is down */
+	g_free(op->name);
+	g_free(op);
+}
+
 void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 			   unsigned timeout_s, qm_life_done_fn done,
 			   void *data)
@@ -691,6 +766,18 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 		g_autoptr(GError) e = error_new("'%s' is not running",
 						vm->name);
 		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	if (vm->state == QM_VM_PAUSED) {
+		/* A paused guest cannot act on SHUTDOWN: let it run first. */
+		struct shutdown_op *op = g_new0(struct shutdown_op, 1);
+		op->d = d;
+		op->name = g_strdup(vm->name);
+		op->wait = wait;
+		op->timeout_s = timeout_s;
+		op->done = done;
+		op->data = data;
+		qm_lifecycle_unpause(d, vm, shutdown_resumed, op);
 		return;
 	}
 	struct runtime *rt = runtime_get(d, vm);
@@ -725,6 +812,123 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 					  shutdown_timed_out, rt);
 }
 
+/* ---- pause and unpause ---- */
+
+struct pause_op {
+	struct qmgrd *d;
+	char *name;
+	char *detail;
+	bool pause;
+	qm_life_done_fn done;
+	void *data;
+};
+
+static void on_pause_done(GError *error, void *data)
+{
+	struct pause_op *op = data;
+	struct qm_vm *vm = qm_inventory_find(op->d->inv, op->name);
+	struct runtime *rt = vm ? vm->runtime : NULL;
+	enum qm_vm_state from = op->pause ? QM_VM_RUNNING : QM_VM_PAUSED;
+	const char *verb = op->pause ? "pause" : "resume";
+	g_autoptr(GError) e = NULL;
+	const char *code = NULL;
+
+	if (rt != NULL)
+		rt->pause_busy = false;
+	if (error != NULL) {
+		e = error_new("cannot %s '%s': %s", verb, op->name,
+			      error->message);
+		code = QM_ERR_LIBVIRT;
+	} else if (vm == NULL || vm->state != from) {
+		/* Stopped, or asked to shut down, meanwhile. */
+		e = error_new("'%s' is %s: it changed while qmgrd was about "
+			      "to %s it", op->name,
+			      vm ? qm_vm_state_name(vm->state) : "gone", verb);
+		code = QM_ERR_STATE;
+		/* A guest paused behind a shutdown would never halt. */
+		if (op->pause && vm != NULL && !qm_vm_is_down(vm))
+			qm_libvirt_resume(op->d->lv, vm->name, NULL, NULL);
+	} else if (op->pause) {
+		set_state(op->d, vm, QM_VM_PAUSED, op->detail);
+	} else if (rt != NULL && rt->agent_ready) {
+		set_state(op->d, vm, QM_VM_RUNNING, "");
+	} else {
+		set_state(op->d, vm, QM_VM_TRANSIENT,
+			  "resumed; waiting for its agent");
+	}
+	if (op->done != NULL)
+		op->done(e, code, op->data);
+	g_free(op->name);
+	g_free(op->detail);
+	g_free(op);
+}
+
+static void pause_or_unpause(struct qmgrd *d, struct qm_vm *vm, bool pause,
+			     const char *detail, qm_life_done_fn done,
+			     void *data)
+{
+	struct runtime *rt = vm->runtime;
+	enum qm_vm_state from = pause ? QM_VM_RUNNING : QM_VM_PAUSED;
+	if (vm->state != from || rt == NULL || rt->pause_busy) {
+		g_autoptr(GError) e = error_new(
+			"'%s' is %s%s; only a %s qube can be %s", vm->name,
+			qm_vm_state_name(vm->state),
+			rt && rt->pause_busy ? " and being paused or resumed"
+					     : "",
+			pause ? "running" : "paused",
+			pause ? "paused" : "resumed");
+		if (done != NULL)
+			done(e, QM_ERR_STATE, data);
+		return;
+	}
+	rt->pause_busy = true;
+	struct pause_op *op = g_new0(struct pause_op, 1);
+	op->d = d;
+	op->name = g_strdup(vm->name);
+	op->detail = g_strdup(detail ? detail : "paused");
+	op->pause = pause;
+	op->done = done;
+	op->data = data;
+	if (pause)
+		qm_libvirt_suspend(d->lv, vm->name, on_pause_done, op);
+	else
+		qm_libvirt_resume(d->lv, vm->name, on_pause_done, op);
+}
+
+void qm_lifecycle_pause(struct qmgrd *d, struct qm_vm *vm, const char *detail,
+			qm_life_done_fn done, void *data)
+{
+	pause_or_unpause(d, vm, true, detail, done, data);
+}
+
+void qm_lifecycle_unpause(struct qmgrd *d, struct qm_vm *vm,
+			  qm_life_done_fn done, void *data)
+{
+	pause_or_unpause(d, vm, false, NULL, done, data);
+}
+
+void qm_lifecycle_domain_paused(struct qmgrd *d, const char *name,
+				bool paused, const char *why)
+{
+	struct qm_vm *vm = qm_inventory_find(d->inv, name);
+	if (vm == NULL || qm_vm_is_down(vm))
+		return;
+	struct runtime *rt = vm->runtime;
+	if (rt != NULL && rt->pause_busy)
+		return;   /* ours: on_pause_done sets the state */
+	/* Events can arrive after our own pause or resume finished, or out
+	 * of step with it: go by what the domain is now. */
+	bool now = qm_libvirt_is_paused(d->lv, name);
+	if (now && vm->state == QM_VM_RUNNING)
+		set_state(d, vm, QM_VM_PAUSED,
+			  paused ? why : "paused through libvirt");
+	else if (!now && vm->state == QM_VM_PAUSED)
+		set_state(d, vm,
+			  rt && rt->agent_ready ? QM_VM_RUNNING
+						: QM_VM_TRANSIENT,
+			  "resumed through libvirt");
+}
+
 /* ---- daemon start and exit ---- */
 
 void qm_lifecycle_adopt(struct qmgrd *d)
@@ -753,9 +957,15 @@ void qm_lifecycle_adopt(struct qmgrd *d)
 		if (vm == NULL)
 			continue;
 		struct runtime *rt = runtime_get(d, vm);
-		/* Running again once its agent answers our HELLO. */
-		set_state(d, vm, QM_VM_TRANSIENT,
-			  "adopted after qmgrd restart; waiting for its agent");
+		/* Running again once its agent answers our HELLO; a paused
+		 * guest answers once it runs again. */
+		if (qm_libvirt_is_paused(d->lv, name))
+			set_state(d, vm, QM_VM_PAUSED,
+				  "adopted after qmgrd restart; paused");
+		else
+			set_state(d, vm, QM_VM_TRANSIENT,
+				  "adopted after qmgrd restart; waiting for "
+				  "its agent");
 		g_autofree char *sock = qm_libvirt_agent_socket(d->lv, name);
 		if (sock != NULL)
 			attach_agent(rt, sock);

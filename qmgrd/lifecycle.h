@@ -20,6 +20,13 @@ void qm_lifecycle_shutdown(struct qmgrd *d, struct qm_vm *vm, bool wait,
 			   void *data);
 void qm_lifecycle_kill(struct qmgrd *d, struct qm_vm *vm,
 		       qm_life_done_fn done, void *data);
+/* Pauses a Running qube (Paused, with `detail` for users) and resumes a
+ * Paused one (Running again, its agent channel as it was).  `done` may be
+ * NULL. */
+void qm_lifecycle_pause(struct qmgrd *d, struct qm_vm *vm, const char *detail,
+			qm_life_done_fn done, void *data);
+void qm_lifecycle_unpause(struct qmgrd *d, struct qm_vm *vm,
+			  qm_life_done_fn done, void *data);
 
 /* The libvirt domain XML of a qube as it would start now (its template's
  * kernel and root); *root_base, when asked for, receives the root its
@@ -30,6 +37,10 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 /* libvirt told us a domain of ours stopped. */
 void qm_lifecycle_domain_stopped(struct qmgrd *d, const char *vm,
 				 bool crashed);
+/* libvirt told us a domain of ours was suspended or resumed (by us or by
+ * anyone with access to libvirt). */
+void qm_lifecycle_domain_paused(struct qmgrd *d, const char *vm, bool paused,
+				const char *why);
 
 /* At start: adopts running domains of this instance (reconnecting to their
  * agents), and stops domains of ours that the inventory does not know. */

@@ -3,7 +3,7 @@
  * qmgrd: the compartment manager daemon.
  *
  *   qmgrd [--root DIR] [--libvirt-uri URI] [--accel auto|kvm|tcg]
- *         [--template-dir DIR] [--start-timeout S]
+ *         [--template-dir DIR] [--start-timeout S] [--prompt-timeout S]
  *
  * Keeps the inventory, runs qubes through libvirt, and serves the admin
  * API.  Exiting (SIGTERM/SIGINT) leaves running qubes alone; the next
@@ -22,8 +22,12 @@
 #include "admin.h"
 #include "atomic-file.h"
 #include "disposable.h"
+#include "dispvm-pool.h"
 #include "libvirt-conn.h"
 #include "lifecycle.h"
+#include "prompt.h"
+#include "rpc.h"
+#include "run.h"
 #include "volumes.h"
 
 static void paths_init(struct qm_paths *p, const char *root,
@@ -266,6 +270,8 @@ int main(int argc, char **argv)
 	g_autofree char *root = NULL, *uri = NULL, *accel = NULL;
 	g_autofree char *template_dir = NULL;
 	int start_timeout = 120;
+	int prompt_timeout = 60;
+	int max_calls = QM_STREAMS_MAX;
 	GError *err = NULL;
 	int rc = EXIT_FAILURE;
 	GOptionEntry entries[] = {
@@ -281,6 +287,12 @@ int main(int argc, char **argv)
 		  "/qmgr/templates)", "DIR" },
 		{ "start-timeout", 0, 0, G_OPTION_ARG_INT, &start_timeout,
 		  "Seconds a qube may take to report in (default 120)", "S" },
+		{ "prompt-timeout", 0, 0, G_OPTION_ARG_INT, &prompt_timeout,
+		  "Seconds the user has to answer an ask prompt (default 60)",
+		  "S" },
+		{ "max-calls", 0, 0, G_OPTION_ARG_INT, &max_calls,
+		  "Commands and calls one qube may have open at once "
+		  "(1 to 64, default 64)", "N" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx =
@@ -301,6 +313,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qmgrd: --start-timeout: 1 to 3600 seconds\n");
 		return 2;
 	}
+	if (prompt_timeout < 1 || prompt_timeout > 3600) {
+		fprintf(stderr, "qmgrd: --prompt-timeout: 1 to 3600 seconds\n");
+		return 2;
+	}
+	if (max_calls < 1 || max_calls > QM_STREAMS_MAX) {
+		fprintf(stderr, "qmgrd: --max-calls: 1 to %d\n",
+			QM_STREAMS_MAX);
+		return 2;
+	}
+	qm_run_set_limit((unsigned)max_calls);
 	if (root != NULL && !g_path_is_absolute(root)) {
 		g_autofree char *cwd = g_get_current_dir();
 		char *abs = g_build_filename(cwd, root, NULL);
@@ -314,6 +336,8 @@ int main(int argc, char **argv)
 	paths_init(&d.paths, root, template_dir);
 	d.libvirt_uri = g_strdup(uri ? uri : "qemu:///system");
 	d.start_timeout_s = start_timeout;
+	d.prompt_timeout_s = prompt_timeout;
+	d.prompt = qm_prompt_create(&d);
 	d.loop = g_main_loop_new(NULL, FALSE);
 	g_autofree char *why = NULL;
 	d.accel = qm_accel_choose(wanted, "/proc/cpuinfo", "/dev/kvm", &why);
@@ -328,7 +352,8 @@ int main(int argc, char **argv)
 				     "changed; fix or restore it): ");
 		goto fail;
 	}
-	d.lv = qm_libvirt_connect(&d, qm_lifecycle_domain_stopped, &err);
+	d.lv = qm_libvirt_connect(&d, qm_lifecycle_domain_stopped,
+				  qm_lifecycle_domain_paused, &err);
 	if (d.lv == NULL)
 		goto fail;
 	d.admin = qm_admin_create(&d, &err);
@@ -338,6 +363,8 @@ int main(int argc, char **argv)
 	collect_orphans(&d);
 	qm_lifecycle_adopt(&d);
 	qm_disposable_cleanup(&d);
+	/* after the cleanup: the pools fill with new disposables */
+	qm_dispvm_pool_init(&d);
 	first_start(&d);
 	autostart(&d);
 	g_unix_signal_add(SIGTERM, on_signal, &d);
@@ -351,7 +378,11 @@ fail:
 	fprintf(stderr, "qmgrd: %s\n", err->message);
 	g_error_free(err);
 out:
+	/* Open questions are refused while their agents can still hear it. */
+	g_clear_pointer(&d.prompt, qm_prompt_destroy);
 	qm_admin_destroy(d.admin);
+	qm_rpc_shutdown();
+	qm_dispvm_pool_finish();
 	if (d.inv != NULL)
 		qm_lifecycle_detach_all(&d);
 	qm_libvirt_close(d.lv);

@@ -25,6 +25,35 @@ struct qm_peer;
 guint32 qm_run_open(struct qmgrd *d, const char *vm, const char *user,
 		    const char *command, struct qm_peer *peer, GError **error);
 
+/* Runs SERVICE[+ARGUMENT] for dom0 (qvm-run --service): as qm_run_open,
+ * with the service's environment naming dom0 as the caller. */
+guint32 qm_run_open_service(struct qmgrd *d, const char *vm, const char *user,
+			    const char *service, const char *argument,
+			    struct qm_peer *peer, GError **error);
+
+/* ---- calls between qubes (rpc.c decides them) ---- */
+
+/* Whether the call `id` of `caller` is still waiting for its decision
+ * (false once the caller closed it or went away). */
+bool qm_run_call_pending(struct qmgrd *d, const char *caller, guint32 id);
+/* Joins a pending call to SERVICE in the running qube `target`: the
+ * service starts and the caller may send.  False (with error) when the
+ * call is gone or the target cannot take it; the call is then refused. */
+bool qm_run_call_join(struct qmgrd *d, const char *caller, guint32 id,
+		      const char *target, const char *user,
+		      const char *service, const char *argument,
+		      const char *requested_target, GError **error);
+/* Refuses a pending call: the caller gets CLOSE with `why`. */
+void qm_run_call_refuse(struct qmgrd *d, const char *caller, guint32 id,
+			const char *why);
+/* Answers a pending call from qmgrd itself (admin.* calls): `output` is
+ * the service's stdout, `status` its exit status. */
+void qm_run_call_answer(struct qmgrd *d, const char *caller, guint32 id,
+			GBytes *output, int status);
+
+/* The most calls one qube may have open at once (made or served). */
+void qm_run_set_limit(unsigned max_streams);
+
 /* Stream messages from an admin client (stream != 0); false when the
  * client broke the protocol (the caller drops it). */
 bool qm_run_from_client(struct qmgrd *d, struct qm_peer *peer,
@@ -32,7 +61,8 @@ bool qm_run_from_client(struct qmgrd *d, struct qm_peer *peer,
 /* The client went away: its commands are closed. */
 void qm_run_client_gone(struct qmgrd *d, struct qm_peer *peer);
 
-/* Stream messages from a qube's agent; false on a violation. */
+/* Stream messages from a qube's agent — its commands and services, and
+ * the calls it makes (CALL, handed to rpc.c); false on a violation. */
 bool qm_run_from_agent(struct qmgrd *d, const char *vm,
 		       const struct qm_wire_msg *msg, GError **error);
 /* The qube's agent channel is gone (stopped, dropped): its commands end. */
@@ -53,3 +83,6 @@ bool qm_lifecycle_agent_send(struct qmgrd *d, const char *vm,
 /* The protocol version the qube's agent announced; 0 without an agent. */
 guint32 qm_lifecycle_agent_version(struct qmgrd *d, const char *vm);
 bool qm_peer_is_open(struct qm_peer *peer);
+/* rpc.c: decides a call a qube made; answers with qm_run_call_*. */
+void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
+		 const char *target, const char *service);

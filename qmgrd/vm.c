@@ -46,6 +46,8 @@ const char *qm_vm_state_name(enum qm_vm_state state)
 		return "Halting";
 	case QM_VM_CRASHED:
 		return "Crashed";
+	case QM_VM_PAUSED:
+		return "Paused";
 	}
 	return "NA";
 }
@@ -140,6 +142,11 @@ static const struct qm_prop_def prop_defs[] = {
 	  "a disposable: destroyed when its command ends" },
 	{ "kernelopts", QM_PROP_STRING, false,
 	  "extra kernel command line options" },
+	{ "preload_dispvm", QM_PROP_UINT, false,
+	  "disposables of this disposable template kept booted and paused, "
+	  "ready for qvm-run --dispvm (0 to 16)" },
+	{ "is_preload", QM_PROP_BOOL, true,
+	  "a preloaded disposable waiting in its template's pool" },
 	{ NULL },
 };
 
@@ -195,6 +202,11 @@ char *qm_prop_normalise(const struct qm_prop_def *def, const char *value,
 		if (strcmp(def->name, "vcpus") == 0 &&
 		    (n < 1 || n > QM_VM_VCPUS_MAX)) {
 			*why = "vcpus must be between 1 and 64";
+			return NULL;
+		}
+		if (strcmp(def->name, "preload_dispvm") == 0 &&
+		    n > QM_PRELOAD_DISPVM_MAX) {
+			*why = "preload_dispvm must be between 0 and 16";
 			return NULL;
 		}
 		return g_strdup_printf("%" G_GUINT64_FORMAT, n);

@@ -15,6 +15,10 @@
 #define QM_VM_MEMORY_MAX (1 << 20) /* MiB */
 #define QM_VM_VCPUS_MAX 64
 #define QM_KERNELOPTS_MAX 1024
+/* Preloaded disposables one disposable template may keep: each is a paused
+ * guest holding its memory, so the bound keeps a typo from filling the
+ * host. */
+#define QM_PRELOAD_DISPVM_MAX 16
 
 /* Qubes' eight labels, in Qubes' order. */
 enum qm_label {
@@ -33,6 +37,9 @@ enum qm_vm_state {
 	QM_VM_RUNNING,
 	QM_VM_HALTING,
 	QM_VM_CRASHED,
+	/* its domain is suspended (virDomainSuspend): a preloaded disposable
+	 * waiting in its pool, or a qube paused through libvirt */
+	QM_VM_PAUSED,
 };
 const char *qm_vm_state_name(enum qm_vm_state state);
 
@@ -50,6 +57,8 @@ struct qm_vm {
 	enum qm_vm_state state;
 	char *state_detail;       /* why it is in that state, for users */
 	void *runtime;            /* owned by the lifecycle code */
+	bool preload;             /* in a pool of preloaded disposables
+				     (dispvm-pool.c); read as is_preload */
 };
 
 /* Qubes' rules: letter first, [A-Za-z0-9_.-], at most 31 characters, not a

@@ -24,7 +24,8 @@
 #define PROG "qvm-run"
 #define SYNOPSIS                                                           \
 	"qvm-run [-u USER] [-p|--pass-io] [--no-autostart] [--no-gui] "    \
-	"{VM | --dispvm[=TEMPLATE]} COMMAND [ARGS...]"
+	"{VM | --dispvm[=TEMPLATE]} COMMAND [ARGS...]\n"                 \
+	"       qvm-run [-p] [--no-autostart] --service VM SERVICE[+ARG]"
 
 /* Qubes' default_user. */
 #define DEFAULT_USER "user"
@@ -43,7 +44,8 @@ static const char help_text[] =
 	"  --no-autostart      fail instead of starting a halted qube\n"
 	"  --no-gui            accepted for Qubes compatibility (no GUI "
 	"yet)\n"
-	"  --service           not supported yet (RPC services: issue #4)\n"
+	"  --service           COMMAND is an RPC service, SERVICE[+ARGUMENT],\n"
+	"                      run as a call from dom0 (no policy applies)\n"
 	"  --dispvm[=TEMPLATE] run in a new disposable of TEMPLATE (default:\n"
 	"                      dom0's default_dispvm), destroyed when the\n"
 	"                      command ends; then no VM is given\n"
@@ -241,12 +243,6 @@ int main(int argc, char **argv)
 		rc = QM_EXIT_OK;
 		goto out;
 	}
-	if (service) {
-		fprintf(stderr, "%s: --service is not supported yet (RPC "
-			"services come with issue #4); give a shell command "
-			"instead\n", PROG);
-		goto out;
-	}
 	/* no_gui: there is no GUI forwarding yet, so every run is --no-gui */
 	(void)no_gui;
 
@@ -280,6 +276,16 @@ checked:
 	}
 	if (!qm_tool_check_text(PROG, "command", command))
 		goto out;
+	if (service && (strchr(command, ' ') != NULL ||
+			strlen(command) > QM_SERVICE_MAX)) {
+		/* qmgrd checks the name itself; this catches the usual
+		 * mistake of passing arguments. */
+		rc = qm_tool_usage_error(PROG, SYNOPSIS,
+					 "--service takes one SERVICE[+ARGUMENT] "
+					 "(at most %d bytes), not a command "
+					 "line", QM_SERVICE_MAX);
+		goto out;
+	}
 	if (strlen(command) > QM_COMMAND_MAX) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
 					 "the command is %zu bytes long, at "
@@ -294,7 +300,8 @@ checked:
 		goto out;
 	GVariantDict args;
 	g_variant_dict_init(&args, NULL);
-	g_variant_dict_insert(&args, "command", "s", command);
+	g_variant_dict_insert(&args, service ? "service" : "command", "s",
+			      command);
 	g_variant_dict_insert(&args, "user", "s",
 			      user != NULL ? user : DEFAULT_USER);
 	g_variant_dict_insert(&args, "pass_io", "b", pass_io);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run: commands in qubes and disposables, in one run.
 #
-#   bench-run.sh BUILD_DIR TEMPLATE_OUT_DIR [CALLS] [ROUNDS]
+#   bench-run.sh BUILD_DIR TEMPLATE_OUT_DIR [CALLS] [ROUNDS] [POOL_ROUNDS]
 #
 # 1. call: `qvm-run -p bench true` to a running qube, CALLS (default 50)
 #    calls after 3 warm-up calls: p50 and p99.  Absolute figures only: there
@@ -11,6 +11,11 @@
 #    qvm-kill plain` for an AppVM on the same template, alternating, ROUNDS
 #    (default 3) each after one untimed warm-up of each: medians and ratio
 #    (target <= 1.15).
+# 2b. preloaded: `qvm-run -p --dispvm true` with default-dvm's
+#    preload_dispvm 1, POOL_ROUNDS (default 10) calls, each once the pool
+#    holds a paused member again (the refill is not timed): p50 and p99
+#    (target p50 <= 250 ms), against the cold disposable (2) and against
+#    a call to a running qube (1).
 # 3. throughput: 256 MiB dom0->VM (`head -c | qvm-run -p bench 'cat >
 #    /dev/null'`) and VM->dom0 (`qvm-run -p bench 'dd if=/dev/zero bs=65536
 #    count=4096' >/dev/null`: busybox's `head -c` copies byte by byte, which
@@ -30,6 +35,7 @@ B=$1
 TPL=$2
 CALLS=${3:-50}
 ROUNDS=${4:-3}
+POOL_ROUNDS=${5:-10}
 SIZE=268435456   # 256 MiB
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-run: SKIP: needs root (libvirt's system instance)"
@@ -100,6 +106,38 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r: dispvm ${dvm_ms[-1]} ms, start+run+kill ${plain_ms[-1]} ms"
 done
 leftover=$(virsh -q -c $uri list --all --name | grep -c "^qmgr-$inst-disp" || true)
+
+# --- 2b. disposables from a warm preloaded pool ---
+# "disp12=Paused disp34=Running ": the disposables and their states
+disps() { qvm-ls --json | python3 -c "import json,sys; print(''.join(f\"{v['name']}={v['state']} \" for v in sorted(json.load(sys.stdin), key=lambda v: v['name']) if v['class'] == 'DispVM'))"; }
+# until the pool holds one paused member and nothing else (the last one
+# used is destroyed, the refill booted and paused)
+pool_ready() {
+	for _ in $(seq 900); do
+		[[ $(disps) =~ ^disp[0-9]+=Paused\ $ ]] && return 0
+		sleep 0.2
+	done
+	echo "bench-run: the pool did not refill: $(disps)"
+	exit 1
+}
+qvm-prefs default-dvm preload_dispvm 1
+pool_ms=()
+for r in $(seq "$POOL_ROUNDS"); do
+	pool_ready
+	sleep 1   # let the refill's last steps (and the old one's removal) settle
+	m=$(disps)
+	m=${m%%=*}
+	t0=$(now_us)
+	qvm-run -p --dispvm true </dev/null
+	t1=$(now_us)
+	pool_ms+=($(((t1 - t0) / 1000)))
+	grep -q "$m: taken from the pool" "$T/qmgrd.log" ||
+		{ echo "bench-run: the call did not use the preloaded $m"; exit 1; }
+	echo "round $r: preloaded dispvm ${pool_ms[-1]} ms ($m)"
+done
+qvm-prefs default-dvm preload_dispvm 0
+for _ in $(seq 300); do [ -z "$(disps)" ] && break; sleep 0.2; done
+pool_left=$(virsh -q -c $uri list --all --name | grep -c "^qmgr-$inst-disp" || true)
 
 # --- 1. calls to a running qube ---
 qvm-create --label green bench
@@ -236,6 +274,11 @@ dvm=$(median "${dvm_ms[@]}")
 plain=$(median "${plain_ms[@]}")
 dratio=$(awk -v a="$dvm" -v b="$plain" 'BEGIN {printf "%.2f", a / b}')
 dmet=$(awk -v r="$dratio" 'BEGIN {print (r <= 1.15) ? "met" : "missed"}')
+pp50=$(pct 50 "${pool_ms[@]}")
+pp99=$(pct 99 "${pool_ms[@]}")
+pmet=$(awk -v p="$pp50" 'BEGIN {print (p <= 250) ? "met" : "missed"}')
+pcold=$(awk -v a="$pp50" -v b="$dvm" 'BEGIN {printf "%.3f", a / b}')
+pcall=$(awk -v a="$pp50" -v b="$p50" 'BEGIN {printf "%.2f", a / b}')
 qi=$(median "${q_in[@]}"); ri=$(median "${r_in[@]}")
 qo=$(median "${q_out[@]}"); ro=$(median "${r_out[@]}")
 pm=$(median "${p_ms[@]}")
@@ -247,11 +290,15 @@ echo "call qvm-run -p bench true: p50 ${p50} ms, p99 ${p99} ms over $CALLS calls
 echo "cold dispvm: median ${dvm} ms (${dvm_ms[*]})"
 echo "start+run+kill: median ${plain} ms (${plain_ms[*]})"
 echo "ratio dispvm / plain: ${dratio} (target <= 1.15: ${dmet}); disposables left: ${leftover}"
+echo "preloaded dispvm: p50 ${pp50} ms, p99 ${pp99} ms over $POOL_ROUNDS calls (${pool_ms[*]});" \
+	"target p50 <= 250 ms: ${pmet}; ÷ cold dispvm ${pcold}, ÷ call to a running qube ${pcall}; disposables left: ${pool_left}"
 echo "dom0->VM 256 MiB: qvm-run ${qi} ms ($(mibs "$qi") MiB/s), raw ${ri} ms ($(mibs "$ri") MiB/s), ratio ${iratio}"
 echo "VM->dom0 256 MiB: qvm-run ${qo} ms ($(mibs "$qo") MiB/s), raw ${ro} ms ($(mibs "$ro") MiB/s), ratio ${oratio}"
 echo "local pipe 256 MiB: ${pm} ms ($(mibs "$pm") MiB/s); throughput target >= 0.8x raw: ${tmet}; ${accel#using }"
 echo "RESULT call_p50_ms=$p50 call_p99_ms=$p99 calls=$CALLS dispvm_ms=$dvm plain_ms=$plain" \
 	"dispvm_ratio=$dratio dispvm_target_met=$dmet dispvms_left=$leftover" \
+	"pool_p50_ms=$pp50 pool_p99_ms=$pp99 pool_rounds=$POOL_ROUNDS" \
+	"pool_target_met=$pmet pool_vs_cold=$pcold pool_vs_call=$pcall pool_left=$pool_left" \
 	"in_mibs=$(mibs "$qi") in_raw_mibs=$(mibs "$ri") in_ratio=$iratio" \
 	"out_mibs=$(mibs "$qo") out_raw_mibs=$(mibs "$ro") out_ratio=$oratio" \
 	"pipe_mibs=$(mibs "$pm") throughput_target_met=$tmet rounds=$ROUNDS"

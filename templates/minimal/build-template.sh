@@ -18,11 +18,12 @@ set -euo pipefail
 
 usage() {
 	echo "usage: $0 --srcdir DIR --outdir DIR --workdir DIR --cachedir DIR" \
-		"--agent FILE --version VERSION" >&2
+		"--agent FILE --version VERSION [--install FILE:DEST]..." >&2
 	exit 2
 }
 
 srcdir= outdir= workdir= cachedir= agent= version=
+installs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--srcdir) srcdir=$2 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--cachedir) cachedir=$2 ;;
 	--agent) agent=$2 ;;
 	--version) version=$2 ;;
+	--install) installs+=("$2") ;;
 	*) usage ;;
 	esac
 	shift 2 || usage
@@ -232,6 +234,14 @@ copy_with_libs() {
 
 copy_with_libs "$agent" /usr/bin/qmgr-agent
 strip --strip-unneeded "$root/usr/bin/qmgr-agent" 2>/dev/null || true
+# The other guest programs (qmgr-rpc-client, the file copy's ends, ...).
+for spec in "${installs[@]}"; do
+	src=${spec%%:*} dest=${spec#*:}
+	[ -n "$src" ] && [ "$dest" != "$spec" ] ||
+		die "--install $spec: expected FILE:DEST"
+	copy_with_libs "$(realpath "$src")" "$dest"
+	strip --strip-unneeded "$root$dest" 2>/dev/null || true
+done
 # Busybox's mke2fs only makes ext2; the private volume is ext4, made by
 # the guest on first boot (e2fsprogs from the host, same Debian release).
 mke2fs=$(command -v mke2fs)

@@ -144,6 +144,52 @@ static void test_wire_rejects_wrong_payload_type(void)
 			==, QM_WIRE_ERROR);
 }
 
+/* The stream messages checked by their length alone: a wrong length is
+ * still refused, and every byte string of the right one decodes to the
+ * value it encodes. */
+static void test_wire_stream_payload_lengths(void)
+{
+	static const struct {
+		enum qm_msg_type type;
+		uint32_t length;
+		bool ok;
+	} cases[] = {
+		{ QM_MSG_DATA, 0, false }, { QM_MSG_DATA, 3, false },
+		{ QM_MSG_DATA, 4, true }, { QM_MSG_DATA, 4 + 65536, true },
+		{ QM_MSG_EOF, 3, false }, { QM_MSG_EOF, 4, true },
+		{ QM_MSG_EOF, 5, false }, { QM_MSG_EXIT, 8, false },
+		{ QM_MSG_EXIT, 4, true }, { QM_MSG_WINDOW, 4, false },
+		{ QM_MSG_WINDOW, 8, true }, { QM_MSG_WINDOW, 12, false },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		size_t n = QM_WIRE_HEADER_SIZE + cases[i].length;
+		g_autofree uint8_t *buf = g_malloc(n);
+		struct qm_wire_header h = {
+			.magic = GUINT32_TO_LE(QM_WIRE_MAGIC),
+			.type = GUINT16_TO_LE(cases[i].type),
+			.stream = GUINT32_TO_LE(7),
+			.length = GUINT32_TO_LE(cases[i].length),
+		};
+		memcpy(buf, &h, sizeof(h));
+		for (size_t k = QM_WIRE_HEADER_SIZE; k < n; k++)
+			buf[k] = (uint8_t)(k * 37);
+		struct qm_wire_msg msg;
+		size_t used;
+		enum qm_wire_status st =
+			qm_wire_decode(buf, n, &used, &msg, NULL);
+		g_assert_cmpint(st, ==, cases[i].ok ? QM_WIRE_OK
+						    : QM_WIRE_ERROR);
+		if (!cases[i].ok)
+			continue;
+		g_autoptr(GBytes) again = qm_wire_encode(
+			msg.type, msg.stream, g_variant_ref(msg.payload));
+		gsize len;
+		const void *p = g_bytes_get_data(again, &len);
+		g_assert_cmpmem(p, len, buf, n);
+		qm_wire_msg_clear(&msg);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -162,5 +208,7 @@ int main(int argc, char **argv)
 			test_wire_rejects_payload_not_normal_form);
 	g_test_add_func("/wire/rejects-wrong-payload-type",
 			test_wire_rejects_wrong_payload_type);
+	g_test_add_func("/wire/stream-payload-lengths",
+			test_wire_stream_payload_lengths);
 	return g_test_run();
 }

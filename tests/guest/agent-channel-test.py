@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Drives qmgr-agent on the host, over a unix socket instead of its
 virtio-serial port (--device SOCKET --no-poweroff), playing qmgrd's part:
-the agent must say HELLO first (protocol version 2), keep a channel whose
+the agent must say HELLO first (protocol version 3), keep a channel whose
 host speaks version 1, 2 or later, power off (here: exit 0) on SHUTDOWN, and
 drop and reopen a channel on which the host breaks the protocol.  Streams
 (EXEC and the rest of version 2) are tested by agent-exec-test.py.
@@ -18,7 +18,7 @@ import tempfile
 
 MAGIC = 0x31474D51  # "QMG1"
 HELLO, REQUEST, SHUTDOWN = 1, 2, 5
-AGENT_VERSION = 2
+AGENT_VERSION = 3
 TIMEOUT = 10
 
 
@@ -123,7 +123,7 @@ def main():
                 conn.close()
                 print(f"ok - {name}")
             # Older and newer hosts: the channel speaks the lower version.
-            for v in (1, 2, 3):
+            for v in (1, 2, 3, 4):
                 conn = accept()
                 expect_hello(conn)
                 conn.sendall(hello(version=v))

@@ -182,6 +182,15 @@ check "clone keeps tags" bash -c 'qvm-tags work2 list | grep -qx corp'
 check "qvm-start work2" qvm-start work2
 check "qvm-kill work2" qvm-kill work2
 [ "$(state work2)" = Halted ] && ok "killed qube is Halted" || not_ok "killed qube is Halted"
+qvm-start work2 >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 100); do [ "$(state work2)" = Transient ] && break; sleep 0.02; done
+qvm-kill work2 >/dev/null 2>&1
+wait $spid
+check "qvm-kill while libvirt is still starting the qube: qmgrd goes on" qvm-ls
+# (the kill may also have come before libvirt had the domain running)
+[ "$(state work2)" = Running ] && qvm-kill work2 >/dev/null 2>&1
+wait_state work2 Halted && ok "and the qube ends Halted" || not_ok "and the qube ends Halted" "$(state work2)"
 check "a named DispVM on default-dvm is created" qvm-create --class DispVM --template default-dvm named-disp
 check "and boots from the TemplateVM behind default-dvm" qvm-start named-disp
 check "and shuts down" qvm-shutdown --wait named-disp

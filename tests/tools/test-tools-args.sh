@@ -49,7 +49,7 @@ usage_error() {
 	fi
 }
 
-TOOLS="qvm-create qvm-ls qvm-start qvm-shutdown qvm-kill qvm-remove qvm-prefs qvm-clone qvm-tags qvm-run"
+TOOLS="qvm-create qvm-ls qvm-start qvm-shutdown qvm-kill qvm-remove qvm-prefs qvm-clone qvm-tags qvm-run qvm-copy-to-vm"
 
 # --- --help / -h: exit 0, usage on stdout, nothing on stderr
 for tool in $TOOLS; do
@@ -74,6 +74,8 @@ for tool in $TOOLS; do
 done
 
 # --- missing or extra arguments
+usage_error "qvm-copy-to-vm without files" "name the qube and the files to copy" qvm-copy-to-vm work
+usage_error "qvm-copy-to-vm checks the qube name" "invalid qube name '1bad'" qvm-copy-to-vm 1bad /etc/hostname
 usage_error "qvm-create without a name" "name the qube to create" qvm-create
 usage_error "qvm-create with two names" "one qube at a time" qvm-create a b
 usage_error "qvm-create --property without =" "--property 'memory': expected NAME=VALUE" \
@@ -124,9 +126,9 @@ usage_error "qvm-run --dispvm needs a command" "name the command to run" \
 	qvm-run --dispvm
 usage_error "qvm-run --dispvm=TEMPLATE checks the name" "invalid qube name '1bad'" \
 	qvm-run -p --dispvm=1bad xterm
-usage_error "qvm-run --service is not supported yet" \
-	"--service is not supported yet (RPC services come with issue #4)" \
-	qvm-run --service work qubes.VMShell
+usage_error "qvm-run --service takes one service, not a command line" \
+	"--service takes one SERVICE[+ARGUMENT]" \
+	qvm-run --service work qmgr.VMShell arg
 usage_error "qvm-run --user needs a name" "--user needs a user name" qvm-run -u '' work ls
 usage_error "qvm-run -u needs a value" "Missing argument for -u" qvm-run work -u
 usage_error "qvm-run refuses an unknown option between VM and COMMAND" \

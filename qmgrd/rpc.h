@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Calls between qubes, decided by the RPC policy (rpc.c), and the admin.*
+ * calls qubes may make to dom0 where the policy allows (rpc-admin.c).
+ * run.c hands each CALL to qm_rpc_call() (declared in run.h).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon.h"
+
+/*
+ * Runs an admin.* call that the policy allowed `caller` to make: `service`
+ * ("admin.vm.List", ...) with `argument` ("" for none) on the qube
+ * `requested` (or on dom0/@adminvm: the whole system).  Answers the call
+ * with Qubes' Admin API framing on its stdout: "0\0" and the payload, or
+ * "2\0" EXCEPTION "\0\0" MESSAGE "\0".
+ */
+void qm_rpc_admin_call(struct qmgrd *d, const char *caller, guint32 id,
+		       const char *service, const char *argument,
+		       const char *requested);
+
+/* At exit: drops the policy, its monitors and the audit log. */
+void qm_rpc_shutdown(void);
