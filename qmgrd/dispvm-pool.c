@@ -484,6 +484,17 @@ static void on_taken(GError *error, const char *code, void *data)
 {
 	struct take_op *op = data;
 	if (error == NULL) {
+		/* Its clock stood still while it was paused: set it before
+		 * the command (which is opened right after, so the disposable
+		 * outlives this short one). */
+		g_autofree char *set_clock = g_strdup_printf(
+			"date -s @%" G_GINT64_FORMAT " >/dev/null",
+			g_get_real_time() / G_USEC_PER_SEC);
+		g_autoptr(GError) err = NULL;
+		qm_run_open(op->d, op->name, "root", set_clock, NULL, &err);
+		if (err != NULL)
+			g_warning("%s: cannot set its clock: %s", op->name,
+				  err->message);
 		op->done(NULL, NULL, op->name, op->data);
 	} else {
 		g_warning("cannot resume preloaded disposable '%s' (%s); "

@@ -245,8 +245,21 @@ for i in $(seq 120); do
 	sleep 1
 done
 
+# VM->VM: a second qube `peer`, reached from bench through the policy.
+mkdir -p "$QMGR_ROOT/etc/qmgr/policy.d"
+printf '%s\n' 'qmgr.VMExec    *  bench  peer  allow' \
+	'qmgr.Filecopy  *  bench  peer  allow' \
+	>"$QMGR_ROOT/etc/qmgr/policy.d/30-bench.policy"
+qvm-create --label green peer
+qvm-start peer
+qvm-run -p bench "dd if=/dev/zero of=/home/user/big bs=1048576 count=$((SIZE / 1048576)) 2>/dev/null" </dev/null
+head -c $SIZE /dev/zero >"$T/big"
+export QMGR_FILECOPY_SEND=$B/filecopy/qmgr-filecopy-send
+# dd of=/dev/null bs=65536, as qmgr.VMExec's argument
+SINK=qmgr.VMExec+dd+of-3d-2fdev-2fnull+bs-3d65536
+
 mibs() { awk -v ms="$1" -v n="$SIZE" 'BEGIN {printf "%.1f", n / 1048576 / (ms / 1000)}'; }
-q_in=(); q_out=(); r_in=(); r_out=(); p_ms=()
+q_in=(); q_out=(); r_in=(); r_out=(); p_ms=(); v_call=(); c_in=(); c_vv=()
 for r in $(seq "$ROUNDS"); do
 	t0=$(now_us)
 	head -c $SIZE /dev/zero | qvm-run -p bench 'cat > /dev/null'
@@ -263,8 +276,23 @@ for r in $(seq "$ROUNDS"); do
 	head -c $SIZE /dev/zero | cat >/dev/null
 	t1=$(now_us)
 	p_ms+=($(((t1 - t0) / 1000)))
+	t0=$(now_us)
+	qvm-run -p bench "dd if=/dev/zero bs=65536 count=$((SIZE / 65536)) 2>/dev/null | qmgr-rpc-client peer $SINK" </dev/null
+	t1=$(now_us)
+	v_call+=($(((t1 - t0) / 1000)))
+	t0=$(now_us)
+	qvm-copy-to-vm peer "$T/big"
+	t1=$(now_us)
+	c_in+=($(((t1 - t0) / 1000)))
+	qvm-run -p peer 'rm -rf /home/user/Incoming' </dev/null
+	t0=$(now_us)
+	qvm-run -p bench 'qvm-copy-to-vm peer /home/user/big' </dev/null
+	t1=$(now_us)
+	c_vv+=($(((t1 - t0) / 1000)))
+	qvm-run -p peer 'rm -rf /home/user/Incoming' </dev/null
 	echo "round $r: dom0->VM qvm-run ${q_in[-1]} ms, raw ${r_in[-1]} ms;" \
-		"VM->dom0 qvm-run ${q_out[-1]} ms, raw ${r_out[-1]} ms; pipe ${p_ms[-1]} ms"
+		"VM->dom0 qvm-run ${q_out[-1]} ms, raw ${r_out[-1]} ms; pipe ${p_ms[-1]} ms;" \
+		"VM->VM call ${v_call[-1]} ms; copy dom0->VM ${c_in[-1]} ms, VM->VM ${c_vv[-1]} ms"
 done
 
 accel=$(grep -o 'using [A-Z]*' "$T/qmgrd.log" | head -n1 || true)
@@ -286,6 +314,14 @@ pm=$(median "${p_ms[@]}")
 iratio=$(awk -v q="$qi" -v r="$ri" 'BEGIN {printf "%.2f", r / q}')
 oratio=$(awk -v q="$qo" -v r="$ro" 'BEGIN {printf "%.2f", r / q}')
 tmet=$(awk -v a="$iratio" -v b="$oratio" 'BEGIN {print (a >= 0.8 && b >= 0.8) ? "met" : "missed"}')
+# VM->VM crosses two channels; raw, a pipelined chain of the two would go
+# no faster than the slower one, so that is its baseline.
+vc=$(median "${v_call[@]}"); ci=$(median "${c_in[@]}"); cv=$(median "${c_vv[@]}")
+rslow=$((ri > ro ? ri : ro))
+vratio=$(awk -v q="$vc" -v r="$rslow" 'BEGIN {printf "%.2f", r / q}')
+ciratio=$(awk -v q="$ci" -v r="$ri" 'BEGIN {printf "%.2f", r / q}')
+cvratio=$(awk -v q="$cv" -v r="$rslow" 'BEGIN {printf "%.2f", r / q}')
+cmet=$(awk -v a="$ciratio" -v b="$cvratio" 'BEGIN {print (a >= 0.8 && b >= 0.8) ? "met" : "missed"}')
 echo "call qvm-run -p bench true: p50 ${p50} ms, p99 ${p99} ms over $CALLS calls (absolute: no baseline)"
 echo "cold dispvm: median ${dvm} ms (${dvm_ms[*]})"
 echo "start+run+kill: median ${plain} ms (${plain_ms[*]})"
@@ -294,6 +330,9 @@ echo "preloaded dispvm: p50 ${pp50} ms, p99 ${pp99} ms over $POOL_ROUNDS calls (
 	"target p50 <= 250 ms: ${pmet}; ÷ cold dispvm ${pcold}, ÷ call to a running qube ${pcall}; disposables left: ${pool_left}"
 echo "dom0->VM 256 MiB: qvm-run ${qi} ms ($(mibs "$qi") MiB/s), raw ${ri} ms ($(mibs "$ri") MiB/s), ratio ${iratio}"
 echo "VM->dom0 256 MiB: qvm-run ${qo} ms ($(mibs "$qo") MiB/s), raw ${ro} ms ($(mibs "$ro") MiB/s), ratio ${oratio}"
+echo "VM->VM 256 MiB call (qmgr-rpc-client): ${vc} ms ($(mibs "$vc") MiB/s), ratio to the slower raw hop ${vratio}"
+echo "file copy 256 MiB: dom0->VM (qvm-copy-to-vm) ${ci} ms ($(mibs "$ci") MiB/s), ratio ${ciratio};" \
+	"VM->VM (qvm-copy-to-vm in bench) ${cv} ms ($(mibs "$cv") MiB/s), ratio ${cvratio}; target >= 0.8x raw: ${cmet}"
 echo "local pipe 256 MiB: ${pm} ms ($(mibs "$pm") MiB/s); throughput target >= 0.8x raw: ${tmet}; ${accel#using }"
 echo "RESULT call_p50_ms=$p50 call_p99_ms=$p99 calls=$CALLS dispvm_ms=$dvm plain_ms=$plain" \
 	"dispvm_ratio=$dratio dispvm_target_met=$dmet dispvms_left=$leftover" \
@@ -301,4 +340,7 @@ echo "RESULT call_p50_ms=$p50 call_p99_ms=$p99 calls=$CALLS dispvm_ms=$dvm plain
 	"pool_target_met=$pmet pool_vs_cold=$pcold pool_vs_call=$pcall pool_left=$pool_left" \
 	"in_mibs=$(mibs "$qi") in_raw_mibs=$(mibs "$ri") in_ratio=$iratio" \
 	"out_mibs=$(mibs "$qo") out_raw_mibs=$(mibs "$ro") out_ratio=$oratio" \
+	"vm2vm_call_mibs=$(mibs "$vc") vm2vm_call_ratio=$vratio" \
+	"copy_in_mibs=$(mibs "$ci") copy_in_ratio=$ciratio copy_vm2vm_mibs=$(mibs "$cv")" \
+	"copy_vm2vm_ratio=$cvratio copy_target_met=$cmet" \
 	"pipe_mibs=$(mibs "$pm") throughput_target_met=$tmet rounds=$ROUNDS"

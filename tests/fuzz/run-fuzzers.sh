@@ -52,9 +52,11 @@ for entry in $fuzzers; do
 	seeds=$(ls "$work/corpus" | wc -l)
 
 	rc=0
+	dict=()
+	[ -f "$src/$kind.dict" ] && dict=(-dict="$src/$kind.dict")
 	"$exe" -max_total_time="$duration" -max_len=65536 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
-		-dict="$src/$kind.dict" -artifact_prefix="$work/artifacts/" \
+		"${dict[@]}" -artifact_prefix="$work/artifacts/" \
 		"$work/corpus" >"$work/log" 2>&1 || rc=$?
 
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)

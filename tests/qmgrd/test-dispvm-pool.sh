@@ -118,7 +118,12 @@ if m2=$(ready_member) && [ "$m2" != "$m1" ]; then ok "the pool refills with anot
 sleep 3
 head -c 1048576 /dev/urandom >"$T/in"
 want=$(sha256sum <"$T/in" | cut -d' ' -f1)
-got=$(qvm-run --dispvm=default-dvm -p 'cat; echo $(hostname) >&2' <"$T/in" 2>"$T/err" | sha256sum | cut -d' ' -f1)
+got=$(qvm-run --dispvm=default-dvm -p 'cat; echo $(hostname) >&2; date +%s >&2' <"$T/in" 2>"$T/err" | sha256sum | cut -d' ' -f1)
+host_now=$(date +%s)
+guest_now=$(sed -n 2p "$T/err")
+skew=$((host_now - ${guest_now:-0}))
+[ "${skew#-}" -le 3 ] && ok "a taken member's clock is set on resume (skew ${skew} s)" || not_ok "a taken member's clock is set on resume" "host $host_now guest $guest_now"
+sed -i 2d "$T/err"
 [ "$want" = "$got" ] && [ "$(cat "$T/err")" = "$m2" ] && ok "1 MiB through stdin and stdout of a resumed member ($m2) intact" || not_ok "1 MiB through stdin and stdout of a resumed member intact" "member $m2, ran in $(cat "$T/err")"
 qvm-run --dispvm -p 'exit 7' </dev/null; rc=$?
 [ $rc = 7 ] && ok "a command's exit code from a disposable (pool empty or refilled)" || not_ok "a command's exit code from a disposable" "rc=$rc"
