@@ -7,49 +7,10 @@
 set -u
 B=$1
 TPL=$2
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root (libvirt's system instance)"
-	exit 0
-fi
-bash "$(dirname "$0")/../../scripts/libvirt-up.sh" || exit 1
-
-T=$(mktemp -d /tmp/qmgr-pool.XXXXXX)
-chmod 0755 "$T"
-export QMGR_ROOT=$T/root
-mkdir -p "$QMGR_ROOT" "$T/templates"
-ln -s "$(realpath "$TPL")" "$T/templates/minimal"
-PATH=$B/qvm-tools:$PATH
-QMGRD=$B/qmgrd/qmgrd
+LOG_KEEP=/tmp/qmgr-dispvm-pool-failed.log
+. "$(dirname "$0")/lib-qmgrd.sh"
 VMS=$QMGR_ROOT/var/lib/qmgr/vms
-pid=
-n=0
-fails=0
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { # NAME COMMAND... : passes when the command succeeds
-	local name=$1; shift
-	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-refuse() { # NAME EXPECTED-SUBSTRING COMMAND... : must fail saying that
-	local name=$1 want=$2; shift 2
-	if out=$("$@" 2>&1); then not_ok "$name" "succeeded: $out"
-	elif [[ $out == *"$want"* ]]; then ok "$name"
-	else not_ok "$name" "want: $want" "got: $out"; fi
-}
-state() { qvm-ls --json | python3 -c "import json,sys; print({v['name']: v['state'] for v in json.load(sys.stdin)}.get('$1', 'absent'))"; }
-start_qmgrd() {
-	"$QMGRD" --root "$QMGR_ROOT" --template-dir "$T/templates" "$@" >>"$T/qmgrd.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do
-		[ -S "$QMGR_ROOT/run/qmgr/qmgrd.sock" ] && qvm-ls >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "# qmgrd did not come up"; sed 's/^/# /' "$T/qmgrd.log"; return 1
-}
-stop_qmgrd() { kill "${1:--TERM}" "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
-instance() { cat "$QMGR_ROOT/var/lib/qmgr/instance-id"; }
-our_domains() { virsh -q -c qemu:///system list --all --name | grep "^qmgr-$(instance)-" | sort | tr '\n' ' ' || true; }
 # The disposables with their states, "disp12=Paused disp34=Running ".
 disps() { qvm-ls --json | python3 -c "import json,sys; print(''.join(f\"{v['name']}={v['state']} \" for v in sorted(json.load(sys.stdin), key=lambda v: v['name']) if v['class'] == 'DispVM'))"; }
 # The one paused member, once the pool holds exactly that (up to 120 s:
@@ -73,19 +34,6 @@ gone() {
 	done
 	return 1
 }
-cleanup() {
-	[ -n "$pid" ] && stop_qmgrd
-	if [ "$fails" != 0 ]; then
-		cp "$T/qmgrd.log" /tmp/qmgr-dispvm-pool-failed.log 2>/dev/null &&
-			echo "# qmgrd log kept in /tmp/qmgr-dispvm-pool-failed.log"
-	fi
-	for d in $(our_domains); do
-		virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
-		virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 start_qmgrd || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
