@@ -13,17 +13,20 @@ static bool fail(GError **error, const char *what)
 	return false;
 }
 
+bool agent_chars_ok(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
 /* A target: a qube name, or @default, @dispvm, @dispvm:NAME, @adminvm. */
 static bool valid_target(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > QM_TARGET_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!g_ascii_isalnum(s[i]) && !strchr("._-@:", s[i]))
-			return false;
-	return true;
+	return len > 0 && len <= QM_TARGET_MAX && agent_chars_ok(s, "._-@:");
 }
 
 /* SERVICE[+ARG]: [A-Za-z0-9._-] then optionally '+' and [A-Za-z0-9._+-]. */
@@ -31,12 +34,8 @@ static bool valid_service(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > QM_SERVICE_MAX || s[0] == '+' || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!g_ascii_isalnum(s[i]) && !strchr("._+-", s[i]))
-			return false;
-	return true;
+	return len > 0 && len <= QM_SERVICE_MAX && s[0] != '+' &&
+	       s[0] != '.' && agent_chars_ok(s, "._+-");
 }
 
 bool agent_rpc_request_parse(const uint8_t *untrusted_buf, size_t len,

@@ -34,6 +34,10 @@ struct agent_rpc_request {
 	char *service;   /* SERVICE or SERVICE+ARG */
 };
 
+/* Whether every byte of `s` is an ASCII letter, a digit or one of `extra`
+ * (the character sets of names in calls; service.c uses it too). */
+bool agent_chars_ok(const char *s, const char *extra);
+
 /* Decodes a request packet; false (and why, naming the field) when it is
  * malformed. */
 bool agent_rpc_request_parse(const uint8_t *untrusted_buf, size_t len,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "rpc-request.h"
 #include "wire.h"
 
 #define NAME_MAX_LEN 64     /* a qube name is at most 31; dom0 */
@@ -15,22 +16,13 @@ static bool valid_service(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > QM_SERVICE_MAX || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!g_ascii_isalnum(s[i]) && !strchr("._-", s[i]))
-			return false;
-	return true;
+	return len > 0 && len <= QM_SERVICE_MAX && s[0] != '.' &&
+	       agent_chars_ok(s, "._-");
 }
 
 static bool valid_argument(const char *s)
 {
-	if (strlen(s) > QM_SERVICE_MAX)
-		return false;
-	for (; *s; s++)
-		if (!g_ascii_isalnum(*s) && !strchr("._+-", *s))
-			return false;
-	return true;
+	return strlen(s) <= QM_SERVICE_MAX && agent_chars_ok(s, "._+-");
 }
 
 /* A qube name as qmgrd spells it, "dom0", or a target keyword such as
@@ -43,11 +35,7 @@ static bool valid_name(const char *s, bool keyword_ok)
 		return false;
 	if (keyword_ok && s[0] == '@')
 		s++;
-	for (; *s; s++)
-		if (!g_ascii_isalnum(*s) && !strchr("._-", *s) &&
-		    !(keyword_ok && (*s == ':' || *s == '@')))
-			return false;
-	return true;
+	return agent_chars_ok(s, keyword_ok ? "._-:@" : "._-");
 }
 
 static int hex_value(char c)

@@ -791,9 +791,7 @@ static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 	/* Take it out of the inventory first: once that is on disk, a crash
 	 * leaves only an orphan domain and volume directory, which the next
 	 * qmgrd start collects. */
-	guint idx = 0;
-	g_ptr_array_find(d->inv->vms, vm, &idx);
-	g_ptr_array_steal_index(d->inv->vms, idx);
+	qm_inventory_steal(d->inv, vm);
 	g_autoptr(GError) err = NULL;
 	if (!qmgrd_save(d, &err)) {
 		qm_inventory_add(d->inv, vm);

@@ -172,9 +172,7 @@ static void remove_now(struct qmgrd *d, const char *name)
 	struct qm_vm *vm = qm_inventory_find(d->inv, name);
 	if (vm == NULL)
 		return;
-	guint idx = 0;
-	g_ptr_array_find(d->inv->vms, vm, &idx);
-	g_ptr_array_steal_index(d->inv->vms, idx);
+	qm_inventory_steal(d->inv, vm);
 	g_autoptr(GError) err = NULL;
 	if (!qmgrd_save(d, &err)) {
 		/* Stays in the inventory, marked: the next start retries. */

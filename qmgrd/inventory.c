@@ -62,6 +62,13 @@ void qm_inventory_add(struct qm_inventory *inv, struct qm_vm *vm)
 	g_ptr_array_add(inv->vms, vm);
 }
 
+void qm_inventory_steal(struct qm_inventory *inv, struct qm_vm *vm)
+{
+	guint idx = 0;
+	if (g_ptr_array_find(inv->vms, vm, &idx))
+		g_ptr_array_steal_index(inv->vms, idx);
+}
+
 bool qm_inventory_remove(struct qm_inventory *inv, const char *name)
 {
 	struct qm_vm *vm = qm_inventory_find(inv, name);

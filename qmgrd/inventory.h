@@ -41,6 +41,9 @@ struct qm_vm *qm_inventory_find(const struct qm_inventory *inv,
 				const char *name);
 void qm_inventory_add(struct qm_inventory *inv, struct qm_vm *vm);
 /* Removes and destroys. */
+/* Takes `vm` out of the inventory without destroying it (the caller owns
+ * it again: to destroy it, or to add it back when saving failed). */
+void qm_inventory_steal(struct qm_inventory *inv, struct qm_vm *vm);
 bool qm_inventory_remove(struct qm_inventory *inv, const char *name);
 
 /* Global preferences (`qvm-prefs dom0 ...`). */

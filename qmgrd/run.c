@@ -403,11 +403,12 @@ static bool on_call(struct qmgrd *d, const char *vm,
 					g_variant_new("(s)", why));
 		return true;
 	}
-	struct stream *s = g_new0(struct stream, 1);
+	struct stream *s = stream_new(NULL);
 	s->caller_vm = g_strdup(vm);
 	s->caller_id = msg->stream;
 	s->stderr_local = true;
-	/* The caller has no credit until the call is joined. */
+	/* The caller may send nothing but EOF or CLOSE until the call is
+	 * joined (from_caller refuses the rest while it is pending). */
 	g_ptr_array_add(streams, s);
 	/* rpc.c checks the names (they are the guest's words). */
 	qm_rpc_call(d, vm, msg->stream, untrusted_target, untrusted_service);
@@ -454,9 +455,6 @@ bool qm_run_call_join(struct qmgrd *d, const char *caller, guint32 id,
 	}
 	s->vm = g_strdup(target);
 	s->agent_id = new_agent_id();
-	for (int fd = 0; fd < 3; fd++)
-		s->agent_may[fd] = QM_WINDOW_INITIAL;
-	s->client_may[0] = QM_WINDOW_INITIAL;
 	if (!qm_lifecycle_agent_send(
 		    d, target, QM_MSG_SERVICE, s->agent_id,
 		    g_variant_new("(sssssu)", user, service, argument, caller,

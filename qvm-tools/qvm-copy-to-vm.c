@@ -75,14 +75,12 @@ int main(int argc, char **argv)
 	if (!qm_tool_check_name(prog, vm))
 		return QM_EXIT_USAGE;
 	for (int i = first + 1; i < argc; i++) {
-		if (access(argv[i], F_OK) < 0 && errno != ELOOP) {
-			/* A dangling symlink is copied as a symlink. */
-			struct stat st;
-			if (lstat(argv[i], &st) < 0) {
-				fprintf(stderr, "%s: %s: %s\n", prog, argv[i],
-					g_strerror(errno));
-				return QM_EXIT_FAIL;
-			}
+		/* lstat: a dangling symlink is copied as a symlink. */
+		struct stat st;
+		if (lstat(argv[i], &st) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, argv[i],
+				g_strerror(errno));
+			return QM_EXIT_FAIL;
 		}
 	}
 
