@@ -41,22 +41,27 @@ void qm_wire_msg_clear(struct qm_wire_msg *msg)
 	g_clear_pointer(&msg->payload, g_variant_unref);
 }
 
-GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
-		       GVariant *payload)
+/* Payloads smaller than this are copied next to their header (one buffer,
+ * one write); larger ones are sent from the variant's own bytes. */
+#define ENCODE_COPY_MAX 4096u
+
+static GVariant *take_payload(enum qm_msg_type type, GVariant *payload)
 {
 	const char *vt = qm_wire_payload_type(type);
-	g_return_val_if_fail(vt != NULL, NULL);
-
 	/* Consumes the caller's reference (sinking a floating one). */
-	g_autoptr(GVariant) p = payload ? g_variant_take_ref(payload)
-					: g_variant_ref_sink(
-						  g_variant_new_tuple(NULL, 0));
-	g_return_val_if_fail(g_variant_is_of_type(p, G_VARIANT_TYPE(vt)),
-			     NULL);
-	size_t size = g_variant_get_size(p);
-	g_return_val_if_fail(size <= types[type].max_length, NULL);
+	GVariant *p = payload ? g_variant_take_ref(payload)
+			      : g_variant_ref_sink(g_variant_new_tuple(NULL, 0));
+	if (vt == NULL || !g_variant_is_of_type(p, G_VARIANT_TYPE(vt)) ||
+	    g_variant_get_size(p) > types[type].max_length) {
+		g_variant_unref(p);
+		g_return_val_if_reached(NULL);
+	}
+	return p;
+}
 
-	uint8_t *buf = g_malloc(QM_WIRE_HEADER_SIZE + size);
+static void store_header(uint8_t *buf, enum qm_msg_type type,
+			 uint32_t stream, size_t size)
+{
 	struct qm_wire_header h = {
 		.magic = GUINT32_TO_LE(QM_WIRE_MAGIC),
 		.type = GUINT16_TO_LE((uint16_t)type),
@@ -65,12 +70,44 @@ GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
 		.length = GUINT32_TO_LE((uint32_t)size),
 	};
 	memcpy(buf, &h, sizeof(h));
+}
+
+GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
+		       GVariant *payload)
+{
+	g_autoptr(GVariant) p = take_payload(type, payload);
+	if (p == NULL)
+		return NULL;
+	size_t size = g_variant_get_size(p);
+	uint8_t *buf = g_malloc(QM_WIRE_HEADER_SIZE + size);
+	store_header(buf, type, stream, size);
 	/* GVariant serializes in host order; qmgr's peers share the host's
 	 * architecture (a guest of the same machine), and the header says
 	 * little-endian, so refuse big-endian builds outright. */
 	G_STATIC_ASSERT(G_BYTE_ORDER == G_LITTLE_ENDIAN);
 	g_variant_store(p, buf + QM_WIRE_HEADER_SIZE);
 	return g_bytes_new_take(buf, QM_WIRE_HEADER_SIZE + size);
+}
+
+bool qm_wire_encode_parts(enum qm_msg_type type, uint32_t stream,
+			  GVariant *payload, GBytes **head, GBytes **body)
+{
+	*head = *body = NULL;
+	g_autoptr(GVariant) p = take_payload(type, payload);
+	if (p == NULL)
+		return false;
+	size_t size = g_variant_get_size(p);
+	if (size < ENCODE_COPY_MAX) {
+		*head = qm_wire_encode(type, stream, g_steal_pointer(&p));
+		return *head != NULL;
+	}
+	uint8_t *buf = g_malloc(QM_WIRE_HEADER_SIZE);
+	store_header(buf, type, stream, size);
+	*head = g_bytes_new_take(buf, QM_WIRE_HEADER_SIZE);
+	/* A variant read from the wire (a relayed payload) or made from
+	 * serialized data hands over its bytes without a copy. */
+	*body = g_variant_get_data_as_bytes(p);
+	return true;
 }
 
 /*
@@ -109,9 +146,10 @@ static enum qm_wire_status fail(GError **error, const char *fmt, ...)
 	return QM_WIRE_ERROR;
 }
 
-enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
-				   size_t *consumed, struct qm_wire_msg *out,
-				   GError **error)
+static enum qm_wire_status decode(const uint8_t *data, size_t len,
+				  GBytes *owner, size_t owner_offset,
+				  size_t *consumed, struct qm_wire_msg *out,
+				  GError **error)
 {
 	struct qm_wire_header untrusted_h;
 
@@ -141,9 +179,14 @@ enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
 	if ((uint64_t)len < (uint64_t)QM_WIRE_HEADER_SIZE + length)
 		return QM_WIRE_NEED_MORE;
 
-	/* Copy: the variant must own aligned memory that outlives `data`. */
+	/* The variant must own aligned memory that outlives `data`: a slice
+	 * of `owner` (g_malloc'd, so aligned at the header's 16 bytes), or
+	 * a copy. */
 	g_autoptr(GBytes) bytes =
-		g_bytes_new(data + QM_WIRE_HEADER_SIZE, length);
+		owner ? g_bytes_new_from_bytes(owner,
+					       owner_offset + QM_WIRE_HEADER_SIZE,
+					       length)
+		      : g_bytes_new(data + QM_WIRE_HEADER_SIZE, length);
 	bool by_length = normal_by_length(type, length);
 	g_autoptr(GVariant) untrusted_payload = g_variant_ref_sink(
 		g_variant_new_from_bytes(G_VARIANT_TYPE(types[type].gvariant_type),
@@ -158,4 +201,35 @@ enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
 	out->payload = g_steal_pointer(&untrusted_payload);
 	*consumed = QM_WIRE_HEADER_SIZE + length;
 	return QM_WIRE_OK;
+}
+
+enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
+				   size_t *consumed, struct qm_wire_msg *out,
+				   GError **error)
+{
+	return decode(data, len, NULL, 0, consumed, out, error);
+}
+
+enum qm_wire_status qm_wire_decode_bytes(GBytes *bytes, size_t offset,
+					 size_t *consumed,
+					 struct qm_wire_msg *out,
+					 GError **error)
+{
+	gsize size;
+	const uint8_t *data = g_bytes_get_data(bytes, &size);
+	g_return_val_if_fail(offset <= size, QM_WIRE_ERROR);
+	return decode(data + offset, size - offset, bytes, offset, consumed,
+		      out, error);
+}
+
+GVariant *qm_wire_data_payload_take(uint32_t fd, uint8_t *buf, size_t len)
+{
+	/* "(uay)" serialized: the u, then the bytes (the last member of a
+	 * tuple carries no framing offset); the u is aligned at 0. */
+	G_STATIC_ASSERT(QM_DATA_HEADROOM == sizeof(guint32));
+	guint32 le = GUINT32_TO_LE(fd);
+	memcpy(buf, &le, sizeof(le));
+	return g_variant_new_from_data(G_VARIANT_TYPE("(uay)"), buf,
+				       QM_DATA_HEADROOM + len, TRUE, g_free,
+				       buf);
 }

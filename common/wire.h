@@ -129,6 +129,16 @@ const char *qm_wire_payload_type(enum qm_msg_type type);
  */
 GBytes *qm_wire_encode(enum qm_msg_type type, uint32_t stream,
 		       GVariant *payload);
+/*
+ * The same message in up to two pieces, for a gathering write without a
+ * copy of large payloads: *head is the header (followed by the payload
+ * when that is small, *body then NULL); else *body is the payload's own
+ * serialized bytes (no copy for a variant that is already serialized, such
+ * as one received from the wire).  False on a payload of the wrong type or
+ * size (a programming error).
+ */
+bool qm_wire_encode_parts(enum qm_msg_type type, uint32_t stream,
+			  GVariant *payload, GBytes **head, GBytes **body);
 
 enum qm_wire_status {
 	QM_WIRE_OK,          /* one message decoded */
@@ -145,5 +155,22 @@ enum qm_wire_status {
 enum qm_wire_status qm_wire_decode(const uint8_t *data, size_t len,
 				   size_t *consumed, struct qm_wire_msg *out,
 				   GError **error);
+
+/*
+ * A DATA payload "(uay)" (fd, bytes) built in place, without a copy:
+ * `buf` holds QM_DATA_HEADROOM free bytes and then the `len` data bytes;
+ * the variant takes `buf` (g_malloc'd) and frees it.
+ */
+#define QM_DATA_HEADROOM 4u
+GVariant *qm_wire_data_payload_take(uint32_t fd, uint8_t *buf, size_t len);
+
+/*
+ * As qm_wire_decode(), for the message at `offset` of `bytes`, without
+ * copying the payload: the decoded variant holds a reference to `bytes`.
+ */
+enum qm_wire_status qm_wire_decode_bytes(GBytes *bytes, size_t offset,
+					 size_t *consumed,
+					 struct qm_wire_msg *out,
+					 GError **error);
 
 #define QM_WIRE_ERROR_DOMAIN g_quark_from_static_string("qm-wire-error")

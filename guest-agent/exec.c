@@ -130,14 +130,12 @@ static void send_eof(struct agent_exec *ex, uint32_t id, uint32_t fd)
 	qm_conn_send(ex->conn, QM_MSG_EOF, id, g_variant_new("(u)", fd));
 }
 
-/* Sends DATA; takes buf. */
+/* Sends DATA; takes buf, whose data start after QM_DATA_HEADROOM bytes. */
 static void send_data(struct agent_exec *ex, uint32_t id, uint32_t fd,
-		      void *buf, size_t len)
+		      uint8_t *buf, size_t len)
 {
-	GVariant *bytes = g_variant_new_from_data(G_VARIANT_TYPE_BYTESTRING,
-						  buf, len, TRUE, g_free, buf);
 	qm_conn_send(ex->conn, QM_MSG_DATA, id,
-		     g_variant_new("(u@ay)", fd, bytes));
+		     qm_wire_data_payload_take(fd, buf, len));
 }
 
 /* Frees a stream already out of the table; `kill` ends its process group
@@ -213,9 +211,9 @@ static gboolean on_output(int fd, GIOCondition cond, gpointer data)
 	struct output *o = data;
 	struct stream *s = o->s;
 	size_t want = MIN(o->credit, QM_DATA_MAX);
-	uint8_t *buf = g_malloc(want);
+	uint8_t *buf = g_malloc(QM_DATA_HEADROOM + want);
 
-	ssize_t n = read(fd, buf, want);
+	ssize_t n = read(fd, buf + QM_DATA_HEADROOM, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		g_free(buf);
 		return G_SOURCE_CONTINUE;
@@ -428,14 +426,15 @@ static void on_close(struct stream *s, GVariant *payload)
 static void refuse(struct agent_exec *ex, uint32_t id, const char *why,
 		   bool stderr_local)
 {
-	char *msg = g_strdup_printf("qmgr-agent: %s\n", why);
-
 	/* A calling qube gets stdout only: the reason stays in our log
 	 * (the caller of refuse logged it). */
-	if (stderr_local)
-		g_free(msg);
-	else
-		send_data(ex, id, 2, msg, strlen(msg));
+	if (!stderr_local) {
+		g_autofree char *msg = g_strdup_printf("qmgr-agent: %s\n", why);
+		size_t len = strlen(msg);
+		uint8_t *buf = g_malloc(QM_DATA_HEADROOM + len);
+		memcpy(buf + QM_DATA_HEADROOM, msg, len);
+		send_data(ex, id, 2, buf, len);
+	}
 	send_eof(ex, id, 1);
 	send_eof(ex, id, 2);
 	qm_conn_send(ex->conn, QM_MSG_EXIT, id,
