@@ -175,6 +175,11 @@ struct parse_ctx {
 void parse_text(struct parse_ctx *ctx, const char *file, const char *text,
 		size_t len, const char *service, const char *argument);
 
+/* network.c: the load-time checks of a qmgr.Network rule; records its
+ * errors and clears *ok when there are any. */
+void network_rule_check(struct pol_policy *policy, const char *file,
+			unsigned line, const struct pol_rule *rule, bool *ok);
+
 /* Validation shared with the evaluator. */
 bool service_chars_ok(const char *s, bool allow_plus);
 

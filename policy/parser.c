@@ -340,6 +340,9 @@ static void parse_rule(struct parse_ctx *ctx, const char *file, unsigned line,
 				 "target= option");
 		ok = false;
 	}
+	if (ok && rule->service != NULL &&
+	    strcmp(rule->service, POL_NET_SERVICE) == 0)
+		network_rule_check(pol, file, line, rule, &ok);
 	if (!ok) {
 		rule_free(rule);
 		return;

@@ -212,3 +212,64 @@ bool pol_tag_is_valid(const char *tag);
 /* Canonical lowercase form of an 8-4-4-4-12 UUID; false when malformed. */
 bool pol_uuid_canonical(const char *text, char out[37]);
 bool pol_argument_is_valid(const char *argument);
+
+/* ---- The network service (qmgr.Network) --------------------------------
+ *
+ * Network rules are not decided call by call: qmgrd compiles them into a
+ * packet filter (qmgrd/net-compile.c), walking a service's rules in policy
+ * order with the functions below.  Their checks run while the policy loads:
+ * `ask`, target=, default_target= and user= are errors for this service,
+ * and so are arguments other than those pol_net_argument_parse() accepts,
+ * a source @adminvm and targets other than sys-net, a qube name, uuid:,
+ * @anyvm, @tag:, @type: or *.
+ */
+
+#define POL_NET_SERVICE "qmgr.Network"
+/* The built-in target that stands for the host's uplink. */
+#define POL_NET_UPLINK "sys-net"
+
+enum pol_net_proto {
+	POL_NET_PROTO_ALL = 0,  /* argument '*': every protocol */
+	POL_NET_PROTO_TCP,
+	POL_NET_PROTO_UDP,
+	POL_NET_PROTO_ICMP,
+};
+
+/* What a network rule's argument covers: a protocol and, for tcp and udp,
+ * an inclusive destination port range (0-65535 when not limited). */
+struct pol_net_match {
+	enum pol_net_proto proto;
+	guint16 port_lo, port_hi;
+};
+
+/*
+ * Parses a qmgr.Network argument: NULL or "*" (all), "+tcp", "+udp",
+ * "+icmp", "+tcp-PORT", "+udp-PORT", "+tcp-LOW-HIGH", "+udp-LOW-HIGH"
+ * (ports 1 to 65535 in decimal without leading zeros, LOW <= HIGH).
+ * False when `arg` is none of these.
+ */
+bool pol_net_argument_parse(const char *arg, struct pol_net_match *out);
+
+/*
+ * The rules that can match a call of `service` (its own and the '*'
+ * service rules), in policy order, so that the first match wins as in
+ * pol_policy_evaluate().  *out is a new NULL-terminated array (g_free() it)
+ * of rules that belong to the policy.  Returns how many there are.
+ */
+size_t pol_policy_service_rules(const struct pol_policy *policy,
+				const char *service,
+				const struct pol_rule ***out);
+
+enum pol_action pol_rule_action(const struct pol_rule *rule);
+/* NULL for '*' (any service / any argument). */
+const char *pol_rule_service(const struct pol_rule *rule);
+const char *pol_rule_argument(const struct pol_rule *rule);
+/* Does the rule's SOURCE column match qube `vm_name` of `sys`?  False for
+ * a qube `sys` does not know. */
+bool pol_rule_source_matches(const struct pol_rule *rule,
+			     const struct pol_system *sys,
+			     const char *vm_name);
+/* Does the rule's TARGET column match `target`: a qube of `sys`, or
+ * POL_NET_UPLINK, which only a literal sys-net, @anyvm and * match? */
+bool pol_rule_target_matches(const struct pol_rule *rule,
+			     const struct pol_system *sys, const char *target);

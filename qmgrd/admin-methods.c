@@ -15,6 +15,7 @@
 #include "disposable.h"
 #include "dispvm-pool.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "prompt.h"
 #include "run.h"
 #include "volumes.h"
@@ -75,6 +76,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
 	g_autofree char *tfd = qm_inventory_prop(d->inv, vm,
 						 "template_for_dispvms");
+	g_autofree char *netvm = qm_inventory_prop(d->inv, vm, "netvm");
 	g_variant_dict_insert(&dict, "name", "s", vm->name);
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
@@ -87,8 +89,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 			      pol_vm_class_name(vm->cls));
 	g_variant_dict_insert(&dict, "label", "s", label);
 	g_variant_dict_insert(&dict, "template", "s", tmpl);
-	/* Networking arrives with issue #5: no qube has a netvm yet. */
-	g_variant_dict_insert(&dict, "netvm", "s", "");
+	g_variant_dict_insert(&dict, "netvm", "s", netvm);
 	g_variant_dict_insert(&dict, "memory", "u",
 			      (guint32)g_ascii_strtoull(mem, NULL, 10));
 	g_variant_dict_insert(&dict, "vcpus", "u",
@@ -128,6 +129,8 @@ static bool check_reference(struct qmgrd *d, const struct qm_vm *vm,
 		}
 		return true;
 	}
+	if (strcmp(prop, "netvm") == 0 && strcmp(value, QM_NETVM_UPLINK) == 0)
+		return true;   /* built in, not a qube */
 	struct qm_vm *ref = qm_inventory_find(d->inv, value);
 	if (ref == NULL) {
 		*why = g_strdup_printf("qube '%s' does not exist (qvm-ls "
@@ -153,6 +156,22 @@ static bool check_reference(struct qmgrd *d, const struct qm_vm *vm,
 		    strcmp(prop, "template") == 0) {
 			*why = g_strdup_printf("a %s has no template",
 					       pol_vm_class_name(vm->cls));
+			return false;
+		}
+	}
+	if (strcmp(prop, "netvm") == 0) {
+		g_autofree char *pn = qm_inventory_prop(d->inv, ref,
+							"provides_network");
+		if (ref == vm) {
+			*why = g_strdup("a qube cannot be its own netvm");
+			return false;
+		}
+		if (strcmp(pn, "True") != 0) {
+			*why = g_strdup_printf(
+				"'%s' does not provide network (qvm-prefs %s "
+				"provides_network True; routing through a "
+				"qube is not implemented yet: use sys-net, "
+				"the host's uplink)", value, value);
 			return false;
 		}
 	}
@@ -259,7 +278,8 @@ static bool prop_change_allowed(struct qm_call *c, struct qm_vm *vm,
 	}
 	/* What the running domain was built from cannot change under it. */
 	static const char *const live_fixed[] = { "template", "memory",
-						  "vcpus", "kernelopts" };
+						  "vcpus", "kernelopts",
+						  "netvm" };
 	for (size_t i = 0; i < G_N_ELEMENTS(live_fixed); i++) {
 		if (strcmp(def->name, live_fixed[i]) == 0 &&
 		    !qm_vm_is_down(vm)) {
@@ -272,6 +292,58 @@ static bool prop_change_allowed(struct qm_call *c, struct qm_vm *vm,
 		}
 	}
 	return true;
+}
+
+/* A qube that others have as netvm keeps providing network. */
+static bool provides_network_allowed(struct qmgrd *d, struct qm_call *c,
+				     struct qm_vm *vm, const char *prop,
+				     const char *value)
+{
+	if (strcmp(prop, "provides_network") != 0 ||
+	    strcmp(value, "True") == 0)
+		return true;
+	g_autoptr(GString) users = g_string_new(NULL);
+	for (guint i = 0; i < d->inv->vms->len; i++) {
+		struct qm_vm *o = g_ptr_array_index(d->inv->vms, i);
+		g_autofree char *nv = qm_inventory_prop(d->inv, o, "netvm");
+		if (strcmp(nv, vm->name) == 0)
+			g_string_append_printf(users, "%s%s",
+					       users->len ? ", " : "",
+					       o->name);
+	}
+	if (users->len == 0)
+		return true;
+	qm_call_fail(c, QM_ERR_IN_USE, "'%s' is the netvm of: %s", vm->name,
+		     users->str);
+	return false;
+}
+
+/*
+ * The property `prop` of `vm` was just changed from `old` (NULL: it
+ * followed its default).  Gives and takes addresses as the qubes' netvms
+ * now say (a disposable follows its template's netvm) and saves; on
+ * failure undoes all of it and fails the call.
+ */
+static bool commit_prop(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm,
+			const char *prop, const char *old)
+{
+	g_autoptr(GHashTable) ips = qm_net_ip_snapshot(d->inv);
+	g_autoptr(GError) err = NULL;
+	const char *code = QM_ERR_INVALID;
+
+	if (qm_net_ip_assign_all(d->inv, NULL, &err)) {
+		code = QM_ERR_INTERNAL;
+		if (qmgrd_save(d, &err))
+			return true;
+		g_prefix_error(&err, "cannot save the inventory: ");
+	}
+	if (old)
+		qm_vm_prop_set(vm, prop, old);
+	else
+		qm_vm_prop_reset(vm, prop);
+	qm_net_ip_restore(d->inv, ips);
+	qm_call_fail(c, code, "%s: %s", prop, err->message);
+	return false;
 }
 
 static void m_prefs_set(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
@@ -307,6 +379,8 @@ static void m_prefs_set(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 		qm_call_fail(c, code, "%s: %s", def->name, refwhy);
 		return;
 	}
+	if (!provides_network_allowed(d, c, vm, def->name, norm))
+		return;
 	if (strcmp(def->name, "template_for_dispvms") == 0 &&
 	    strcmp(norm, "False") == 0) {
 		g_autofree char *users = qm_inventory_users_of(d->inv, vm);
@@ -319,14 +393,10 @@ static void m_prefs_set(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 	}
 	g_autofree char *old = g_strdup(qm_vm_prop_get_set(vm, def->name));
 	qm_vm_prop_set(vm, def->name, norm);
-	if (!save_or_fail(d, c)) {
-		if (old)
-			qm_vm_prop_set(vm, def->name, old);
-		else
-			qm_vm_prop_reset(vm, def->name);
+	if (!commit_prop(d, c, vm, def->name, old))
 		return;
-	}
 	emit_property(d, vm->name, def->name, norm);
+	qm_net_changed(d);
 	qm_call_reply(c, NULL);
 }
 
@@ -355,12 +425,15 @@ static void m_prefs_reset(struct qmgrd *d, struct qm_call *c,
 		qm_call_fail(c, code, "%s: %s", def->name, why);
 		return;
 	}
-	if (!save_or_fail(d, c)) {
+	if (!provides_network_allowed(d, c, vm, def->name, now)) {
 		if (old)
 			qm_vm_prop_set(vm, def->name, old);
 		return;
 	}
+	if (!commit_prop(d, c, vm, def->name, old))
+		return;
 	emit_property(d, vm->name, def->name, now);
+	qm_net_changed(d);
 	qm_call_reply(c, NULL);
 }
 
@@ -498,6 +571,8 @@ static void m_tags_change(struct qmgrd *d, struct qm_call *c,
 				vm->tags->len));
 		qm_admin_emit(d->admin, "vm-tags", vm->name,
 			      g_variant_dict_end(&dict));
+		/* the network policy may name qubes by tag */
+		qm_net_changed(d);
 	}
 	qm_call_reply(c, NULL);
 }
@@ -515,6 +590,7 @@ static void create_fail(struct create_op *op, const char *code,
 {
 	qm_call_fail(op->call, code, "cannot create '%s': %s: %s",
 		     op->vm->name, what, why);
+	qm_net_ip_unreserve(op->d->inv, op->vm);
 	qm_volumes_remove(op->d, op->vm->name);
 	qm_vm_destroy(op->vm);
 	g_free(op);
@@ -535,6 +611,7 @@ static void create_defined(GError *error, void *data)
 		 * volumes and the domain now. */
 		qm_call_fail(op->call, QM_ERR_EXISTS,
 			     "qube '%s' already exists", op->vm->name);
+		qm_net_ip_unreserve(d->inv, op->vm);
 		qm_vm_destroy(op->vm);
 		g_free(op);
 		return;
@@ -553,6 +630,7 @@ static void create_defined(GError *error, void *data)
 			      pol_vm_class_name(op->vm->cls));
 	qm_admin_emit(d->admin, "vm-added", op->vm->name,
 		      g_variant_dict_end(&ev));
+	qm_net_changed(d);
 	GVariantDict dict;
 	g_variant_dict_init(&dict, NULL);
 	g_variant_dict_insert(&dict, "uuid", "s", op->vm->uuid);
@@ -626,6 +704,7 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 	struct qm_vm *vm = qm_vm_create(name, cls, NULL);
 	g_autofree char *refwhy = NULL;
 	g_autofree char *eff = NULL;
+	g_autoptr(GError) nerr = NULL;
 	GVariant *props = NULL;
 	if (label != NULL)
 		qm_vm_prop_set(vm, "label", label);
@@ -697,6 +776,12 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 		goto fail;
 	}
 
+	/* its address, reserved until it joins the inventory */
+	if (!qm_net_ip_assign(d->inv, vm, NULL, &nerr)) {
+		qm_call_fail(c, QM_ERR_INVALID, "%s", nerr->message);
+		goto fail;
+	}
+
 	struct create_op *op = g_new0(struct create_op, 1);
 	op->d = d;
 	op->call = c;
@@ -737,6 +822,14 @@ static void m_clone(struct qmgrd *d, struct qm_call *c, struct qm_vm *src)
 		qm_vm_prop_set(vm, k, v);
 	for (guint i = 0; i < src->tags->len; i++)
 		qm_vm_tag_add(vm, g_ptr_array_index(src->tags, i));
+	/* the same netvm, an address of its own */
+	qm_vm_prop_reset(vm, "ip");
+	g_autoptr(GError) nerr = NULL;
+	if (!qm_net_ip_assign(d->inv, vm, NULL, &nerr)) {
+		qm_call_fail(c, QM_ERR_INVALID, "%s", nerr->message);
+		qm_vm_destroy(vm);
+		return;
+	}
 
 	struct create_op *op = g_new0(struct create_op, 1);
 	op->d = d;
@@ -781,7 +874,8 @@ static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 	if (users != NULL) {
 		qm_call_fail(c, QM_ERR_IN_USE,
 			     "'%s' is still used by: %s (change their "
-			     "template/default_dispvm first)", vm->name, users);
+			     "template/default_dispvm/netvm first)", vm->name,
+			     users);
 		return;
 	}
 	struct remove_op *op = g_new0(struct remove_op, 1);
@@ -802,6 +896,7 @@ static void m_remove(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 		return;
 	}
 	qm_vm_destroy(vm);
+	qm_net_changed(d);
 	qm_libvirt_undefine(d->lv, op->name, remove_undefined, op);
 }
 

@@ -36,6 +36,11 @@ struct qmgrd {
 	int start_timeout_s;       /* boot to agent HELLO */
 	struct qm_prompt *prompt;  /* the ask prompt (prompt.c) */
 	int prompt_timeout_s;      /* an ask question to its answer */
+	/* the network (net.c): the interfaces sys-net stands for and the
+	 * resolvers the qubes' DNS address is forwarded to (IPv4, host
+	 * order); from the options, else found at start */
+	char **uplinks;
+	GArray *dns_upstream;      /* guint32 */
 };
 
 /* Saves the inventory; on failure logs and returns false (the caller

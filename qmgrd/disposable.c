@@ -10,6 +10,7 @@
 #include "dispvm-pool.h"
 #include "libvirt-conn.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "volumes.h"
 
 #define DISP_ERROR g_quark_from_static_string("qm-disposable-error")
@@ -37,6 +38,7 @@ static void fail(struct create_op *op, const char *code, const char *fmt, ...)
 	g_autoptr(GError) e = g_error_new_valist(DISP_ERROR, 1, fmt, ap);
 	va_end(ap);
 	if (op->vm != NULL) {
+		qm_net_ip_unreserve(op->d->inv, op->vm);
 		qm_volumes_remove(op->d, op->vm->name);
 		qm_vm_destroy(op->vm);
 	}
@@ -69,6 +71,7 @@ static void on_defined(GError *error, void *data)
 	g_variant_dict_insert(&ev, "class", "s", "DispVM");
 	qm_admin_emit(d->admin, "vm-added", op->vm->name,
 		      g_variant_dict_end(&ev));
+	qm_net_changed(d);
 	op->done(NULL, NULL, op->vm->name, op->data);
 	g_free(op);
 }
@@ -150,6 +153,12 @@ static void create(struct qmgrd *d, const char *template_name, bool preload,
 	g_autofree char *label = qm_inventory_prop(d->inv, t, "label");
 	qm_vm_prop_set(op->vm, "label", label);
 	op->vm->preload = preload;
+	/* its template's netvm (the default), an address of its own */
+	g_autoptr(GError) err = NULL;
+	if (!qm_net_ip_assign(d->inv, op->vm, NULL, &err)) {
+		fail(op, QM_ERR_INVALID, "%s", err->message);
+		return;
+	}
 	qm_volumes_create_disposable(d, op->vm, t, on_volumes, op);
 }
 
@@ -185,6 +194,7 @@ static void remove_now(struct qmgrd *d, const char *name)
 	qm_libvirt_undefine(d->lv, name, NULL, NULL);
 	qm_volumes_remove(d, name);
 	qm_admin_emit(d->admin, "vm-removed", name, NULL);
+	qm_net_changed(d);
 }
 
 static void on_killed(GError *error, const char *code, void *data)

@@ -33,6 +33,23 @@ static void add_disk(xmlNode *devices, const char *file, const char *dev)
 	attr(t, "bus", "virtio");
 }
 
+/*
+ * <interface type='ethernet'>: a tap of its own, no bridge, so no two
+ * qubes share an L2 segment.  libvirt makes the tap and removes it when
+ * the domain stops; qmgrd puts the gateway on it (not libvirt's
+ * <source><ip>, which 9.0 adds again at every resume, and fails).
+ */
+static void add_interface(xmlNode *devices, const struct qm_domain_spec *s)
+{
+	xmlNode *nic = child(devices, "interface", NULL);
+	attr(nic, "type", "ethernet");
+	attr(child(nic, "mac", NULL), "address", s->net_mac);
+	xmlNode *t = child(nic, "target", NULL);
+	attr(t, "dev", s->net_tap);
+	attr(t, "managed", "yes");
+	attr(child(nic, "model", NULL), "type", "virtio");
+}
+
 char *qm_domain_xml_build(const struct qm_domain_spec *s)
 {
 	g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
@@ -91,6 +108,8 @@ char *qm_domain_xml_build(const struct qm_domain_spec *s)
 	xmlNode *tgt = child(ch, "target", NULL);
 	attr(tgt, "type", "virtio");
 	attr(tgt, "name", QM_AGENT_PORT);
+	if (s->net_tap != NULL)
+		add_interface(dev, s);
 	xmlNode *serial = child(dev, "serial", NULL);
 	attr(serial, "type", "file");
 	attr(child(serial, "source", NULL), "path", s->console_log);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Builds a qube's libvirt domain XML with libxml2 (no string pasting):
  * q35, direct kernel boot, virtio disks, a virtio-serial channel for the
- * agent, and none of the emulated devices a qube does not need. */
+ * agent, a virtio NIC on a routed tap for a networked qube, and none of
+ * the emulated devices a qube does not need. */
 #pragma once
 
 #include <glib.h>
@@ -26,6 +27,11 @@ struct qm_domain_spec {
 	const char *private_disk;  /* qcow2 */
 	const char *agent_socket;  /* unix socket QEMU listens on */
 	const char *console_log;
+	/* Network (docs/network.md): NULL for none, else a virtio
+	 * NIC with MAC net_mac on a tap named net_tap that libvirt makes
+	 * (qmgrd gives it its address, net-link.c). */
+	const char *net_tap;
+	const char *net_mac;
 };
 
 /* The XML text (g_free it). */

@@ -33,6 +33,9 @@ struct qm_inventory *qm_inventory_create(const char *path)
 	inv->global = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					    g_free);
 	inv->path = g_strdup(path);
+	const char *why;
+	qm_ip_range_parse(QM_IP_RANGE_DEFAULT, &inv->ip_range, &why);
+	inv->ip_pending = g_hash_table_new(NULL, NULL);
 	return inv;
 }
 
@@ -42,6 +45,7 @@ void qm_inventory_destroy(struct qm_inventory *inv)
 		return;
 	g_ptr_array_free(inv->vms, TRUE);
 	g_hash_table_destroy(inv->global);
+	g_hash_table_destroy(inv->ip_pending);
 	g_free(inv->path);
 	g_free(inv);
 }
@@ -59,6 +63,7 @@ struct qm_vm *qm_inventory_find(const struct qm_inventory *inv,
 
 void qm_inventory_add(struct qm_inventory *inv, struct qm_vm *vm)
 {
+	qm_net_ip_unreserve(inv, vm);
 	g_ptr_array_add(inv->vms, vm);
 }
 
@@ -107,6 +112,23 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 	/* runtime only: pool membership ends with qmgrd (dispvm-pool.c) */
 	if (strcmp(name, "is_preload") == 0)
 		return g_strdup(vm->preload ? "True" : "False");
+	/* what its network device and guest are given (net-addr.c) */
+	if (strcmp(name, "mac") == 0 || strcmp(name, "gateway") == 0 ||
+	    strcmp(name, "dns") == 0) {
+		guint32 a;
+		char buf[QM_MAC_STR_SIZE] = "";
+		const char *ip = qm_vm_prop_get_set(vm, "ip");
+		if (ip == NULL || !qm_ipv4_parse(ip, &a))
+			return g_strdup("");
+		if (name[0] == 'm')
+			qm_vm_mac(a, buf);
+		else if (name[0] == 'g')
+			qm_ipv4_format(qm_ip_range_gateway(&inv->ip_range),
+				       buf);
+		else
+			g_strlcpy(buf, QM_NET_DNS, sizeof(buf));
+		return g_strdup(buf);
+	}
 	const char *set = qm_vm_prop_get_set(vm, name);
 	if (set != NULL)
 		return g_strdup(set);
@@ -137,6 +159,25 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup("False");
 	if (strcmp(name, "preload_dispvm") == 0)
 		return g_strdup("0");
+	if (strcmp(name, "provides_network") == 0)
+		return g_strdup("False");
+	if (strcmp(name, "netvm") == 0) {
+		/* As Qubes: templates have no network; a disposable has its
+		 * disposable template's; other qubes the host's uplink. */
+		if (vm->cls == POL_CLASS_TEMPLATEVM)
+			return g_strdup("");
+		if (vm->cls == POL_CLASS_DISPVM) {
+			g_autofree char *tname =
+				qm_inventory_prop(inv, vm, "template");
+			const struct qm_vm *t =
+				*tname ? qm_inventory_find(inv, tname) : NULL;
+			if (t != NULL && t != vm &&
+			    t->cls != POL_CLASS_DISPVM)
+				return qm_inventory_prop(inv, t, "netvm");
+			return g_strdup("");
+		}
+		return g_strdup(QM_NETVM_UPLINK);
+	}
 	return g_strdup("");
 }
 
@@ -151,9 +192,11 @@ char *qm_inventory_users_of(const struct qm_inventory *inv,
 		const char *t = qm_vm_prop_get_set(o, "template");
 		const char *d = qm_vm_prop_get_set(o, "default_dispvm");
 		g_autofree char *et = qm_inventory_prop(inv, o, "template");
+		g_autofree char *nv = qm_inventory_prop(inv, o, "netvm");
 		bool uses = (t && strcmp(t, vm->name) == 0) ||
 			    (d && strcmp(d, vm->name) == 0) ||
-			    strcmp(et, vm->name) == 0;
+			    strcmp(et, vm->name) == 0 ||
+			    strcmp(nv, vm->name) == 0;
 		if (uses)
 			g_string_append_printf(s, "%s%s", s->len ? ", " : "",
 					       o->name);
@@ -204,7 +247,7 @@ static bool load_property(xmlNode *n, const char *path, const char *owner,
 		return true;
 	}
 	const struct qm_prop_def *def = qm_prop_find(name);
-	if (def == NULL || def->readonly)
+	if (def == NULL || (def->readonly && !def->kept))
 		return load_fail(error, path, "%s: unknown property '%s'",
 				 owner, name);
 	char *norm = qm_prop_normalise(def, value, &why);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "net-addr.h"
 #include "vm.h"
 
 /* Format versions of the inventory file. */
@@ -26,6 +27,12 @@ struct qm_inventory {
 	GHashTable *global;        /* global property -> value */
 	guint64 generation;        /* bumped on every save */
 	char *path;
+	/* qubes' addresses come from here (qmgrd --ip-range); default
+	 * QM_IP_RANGE_DEFAULT */
+	struct qm_ip_range ip_range;
+	/* addresses given to qubes being created, not in `vms` yet:
+	 * address -> struct qm_vm * (net-addr.c) */
+	GHashTable *ip_pending;
 };
 
 struct qm_inventory *qm_inventory_create(const char *path);
@@ -39,6 +46,7 @@ bool qm_inventory_save(struct qm_inventory *inv, GError **error);
 
 struct qm_vm *qm_inventory_find(const struct qm_inventory *inv,
 				const char *name);
+/* Adds `vm`; an address reserved for it (net-addr.c) is now its own. */
 void qm_inventory_add(struct qm_inventory *inv, struct qm_vm *vm);
 /* Removes and destroys. */
 /* Takes `vm` out of the inventory without destroying it (the caller owns
@@ -60,7 +68,7 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 /* Whether the VM's property is set rather than default. */
 bool qm_inventory_prop_is_default(const struct qm_vm *vm, const char *name);
 
-/* VMs that use `vm` (as template, default_dispvm or global default), as a
- * comma-separated list for messages; NULL when none. */
+/* VMs that use `vm` (as template, default_dispvm, netvm or global
+ * default), as a comma-separated list for messages; NULL when none. */
 char *qm_inventory_users_of(const struct qm_inventory *inv,
 			    const struct qm_vm *vm);

@@ -16,6 +16,7 @@
 #include "dispvm-pool.h"
 #include "domain-xml.h"
 #include "libvirt-conn.h"
+#include "net.h"
 #include "run.h"
 #include "volumes.h"
 
@@ -73,6 +74,8 @@ static void set_state(struct qmgrd *d, struct qm_vm *vm,
 		  detail && *detail ? ": " : "", detail ? detail : "");
 	/* A member of a pool may have changed, or a qube its members need. */
 	qm_dispvm_pool_changed(d);
+	/* A tap appears or goes away (or will). */
+	qm_net_changed(d);
 }
 
 static void notify(GArray *waiters, GError *error, const char *code)
@@ -394,6 +397,7 @@ static void on_created(GError *error, void *data)
 	}
 	rt->timer = g_timeout_add_seconds(rt->d->start_timeout_s,
 					  start_timed_out, rt);
+	qm_net_vm_started(rt->d, vm);
 	g_autofree char *path = agent_socket_path(rt->d, vm->name);
 	attach_agent(rt, path);
 }
@@ -456,9 +460,15 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 		base = g_key_file_get_string(kf, "Template", "kernel_cmdline",
 					     NULL);
 	g_autofree char *opts = qm_inventory_prop(d->inv, vm, "kernelopts");
-	b->cmdline = g_strdup_printf("%s qmgr.name=%s%s%s",
+	/* The guest's rcS configures eth0 from these (no DHCP). */
+	struct qm_vm_net n;
+	g_autofree char *net = qm_net_vm_info(d->inv, d->instance, vm, &n)
+		? g_strdup_printf(" qmgr.ip=%s qmgr.gw=%s qmgr.dns=%s", n.ip,
+				  n.gateway, n.dns)
+		: g_strdup("");
+	b->cmdline = g_strdup_printf("%s qmgr.name=%s%s%s%s",
 				     base ? base : "console=ttyS0 root=/dev/vda rw",
-				     vm->name, *opts ? " " : "", opts);
+				     vm->name, net, *opts ? " " : "", opts);
 	for (const char *f = b->kernel; f; f = f == b->kernel ? b->initrd
 							     : NULL) {
 		if (!g_file_test(f, G_FILE_TEST_EXISTS)) {
@@ -488,6 +498,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		d, vm->name, b.own_root ? "root.qcow2" : "volatile.qcow2");
 	g_autofree char *mem = qm_inventory_prop(d->inv, vm, "memory");
 	g_autofree char *vcpus = qm_inventory_prop(d->inv, vm, "vcpus");
+	struct qm_vm_net n;
+	bool net = qm_net_vm_info(d->inv, d->instance, vm, &n);
 	struct qm_domain_spec spec = {
 		.domain_name = domname,
 		.uuid = vm->uuid,
@@ -503,6 +515,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		.private_disk = priv,
 		.agent_socket = sock,
 		.console_log = console,
+		.net_tap = net ? n.tap : NULL,
+		.net_mac = net ? n.mac : NULL,
 	};
 	char *xml = qm_domain_xml_build(&spec);
 	if (root_base != NULL)
@@ -607,6 +621,11 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 			"template '%s' of '%s' is running; shut it down first "
 			"(qvm-shutdown --wait %s)", t->name, vm->name, t->name);
 		done(e, QM_ERR_STATE, data);
+		return;
+	}
+	if (!qm_net_prepare_start(d, vm, &err)) {
+		done(err, QM_ERR_INVALID, data);
+		g_error_free(err);
 		return;
 	}
 	g_autofree char *root_base = NULL;
@@ -969,6 +988,7 @@ void qm_lifecycle_adopt(struct qmgrd *d)
 		g_autofree char *sock = qm_libvirt_agent_socket(d->lv, name);
 		if (sock != NULL)
 			attach_agent(rt, sock);
+		qm_net_vm_started(d, vm);
 	}
 }
 

@@ -4,6 +4,8 @@
  *
  *   qmgrd [--root DIR] [--libvirt-uri URI] [--accel auto|kvm|tcg]
  *         [--template-dir DIR] [--start-timeout S] [--prompt-timeout S]
+ *         [--max-calls N] [--ip-range CIDR] [--uplink IFACE]...
+ *         [--dns-upstream ADDR]...
  *
  * Keeps the inventory, runs qubes through libvirt, and serves the admin
  * API.  Exiting (SIGTERM/SIGINT) leaves running qubes alone; the next
@@ -25,6 +27,7 @@
 #include "dispvm-pool.h"
 #include "libvirt-conn.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "prompt.h"
 #include "rpc.h"
 #include "run.h"
@@ -157,6 +160,7 @@ static void import_dvm_done(GError *error, void *data)
 	GError *err = NULL;
 	if (error != NULL) {
 		g_warning("cannot create default-dvm: %s", error->message);
+		qm_net_ip_unreserve(d->inv, op->dvm);
 		qm_volumes_remove(d, op->dvm->name);
 		qm_vm_destroy(op->dvm);
 		g_free(op);
@@ -171,6 +175,7 @@ static void import_dvm_done(GError *error, void *data)
 	}
 	g_message("first start: imported template 'minimal' and created "
 		  "'default-dvm'");
+	qm_net_changed(d);
 	g_free(op);
 }
 
@@ -198,6 +203,10 @@ static void import_template_done(GError *error, void *data)
 	op->dvm = qm_vm_create("default-dvm", POL_CLASS_APPVM, NULL);
 	qm_vm_prop_set(op->dvm, "template_for_dispvms", "True");
 	qm_vm_prop_set(op->dvm, "label", "red");
+	if (!qm_net_ip_assign(d->inv, op->dvm, NULL, &err)) {
+		g_warning("%s", err->message);
+		g_clear_error(&err);
+	}
 	qm_volumes_create(d, op->dvm, NULL, NULL, import_dvm_done, op);
 }
 
@@ -237,6 +246,28 @@ static void first_start(struct qmgrd *d)
 	qm_volumes_import_template(d, op->tmpl, src, import_template_done, op);
 }
 
+/* After adoption (running qubes keep the addresses their taps have):
+ * every networked qube has an address from the current range. */
+static void assign_addresses(struct qmgrd *d)
+{
+	char net[QM_IPV4_STR_SIZE];
+	unsigned changed = 0;
+	GError *err = NULL;
+
+	qm_ipv4_format(d->inv->ip_range.net, net);
+	g_message("qubes' addresses come from %s/%u", net,
+		  d->inv->ip_range.prefix);
+	if (!qm_net_ip_assign_all(d->inv, &changed, &err)) {
+		g_warning("%s", err->message);
+		g_clear_error(&err);
+	}
+	if (changed > 0 && !qmgrd_save(d, &err)) {
+		g_warning("%s", err->message);
+		g_error_free(err);
+	}
+	qm_net_changed(d);
+}
+
 static void autostart_done(GError *error, const char *code, void *data)
 {
 	char *name = data;
@@ -269,6 +300,9 @@ int main(int argc, char **argv)
 	struct qmgrd d = { 0 };
 	g_autofree char *root = NULL, *uri = NULL, *accel = NULL;
 	g_autofree char *template_dir = NULL;
+	g_autofree char *ip_range = NULL;
+	g_auto(GStrv) uplinks = NULL;
+	g_auto(GStrv) dns_upstream = NULL;
 	int start_timeout = 120;
 	int prompt_timeout = 60;
 	int max_calls = QM_STREAMS_MAX;
@@ -293,6 +327,18 @@ int main(int argc, char **argv)
 		{ "max-calls", 0, 0, G_OPTION_ARG_INT, &max_calls,
 		  "Commands and calls one qube may have open at once "
 		  "(1 to 64, default 64)", "N" },
+		{ "ip-range", 0, 0, G_OPTION_ARG_STRING, &ip_range,
+		  "IPv4 network the qubes' addresses come from, /16 to /28; "
+		  "the first address is their gateway (default "
+		  QM_IP_RANGE_DEFAULT ")", "CIDR" },
+		{ "uplink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &uplinks,
+		  "An interface sys-net stands for (repeat for more; default: "
+		  "where the IPv4 default routes leave)", "IFACE" },
+		{ "dns-upstream", 0, 0, G_OPTION_ARG_STRING_ARRAY,
+		  &dns_upstream,
+		  "The resolver the qubes' DNS address (10.139.1.1) is "
+		  "forwarded to (default: the nameservers of "
+		  "/etc/resolv.conf that are not the host itself)", "ADDR" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx =
@@ -323,6 +369,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	qm_run_set_limit((unsigned)max_calls);
+	struct qm_ip_range range;
+	const char *range_why = NULL;
+	if (!qm_ip_range_parse(ip_range ? ip_range : QM_IP_RANGE_DEFAULT,
+			       &range, &range_why)) {
+		fprintf(stderr, "qmgrd: --ip-range %s: %s\n", ip_range,
+			range_why);
+		return 2;
+	}
+	for (char **u = uplinks; u && *u; u++) {
+		if (**u == '\0' || strlen(*u) >= 16 || strchr(*u, '/') ||
+		    strchr(*u, '*') || strchr(*u, '"') || g_str_has_prefix(*u, "qm")) {
+			fprintf(stderr, "qmgrd: --uplink '%s': not an interface "
+				"name (up to 15 characters, not one of qmgr's "
+				"own qm* taps)\n", *u);
+			return 2;
+		}
+	}
+	GArray *dns = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (char **a = dns_upstream; a && *a; a++) {
+		guint32 addr;
+		if (!qm_ipv4_parse(*a, &addr) || (addr >> 24) == 127 ||
+		    addr == 0) {
+			fprintf(stderr, "qmgrd: --dns-upstream '%s': give the "
+				"IPv4 address of a resolver the qubes can be "
+				"forwarded to (not the host's own 127.x)\n",
+				*a);
+			g_array_unref(dns);
+			return 2;
+		}
+		g_array_append_val(dns, addr);
+	}
 	if (root != NULL && !g_path_is_absolute(root)) {
 		g_autofree char *cwd = g_get_current_dir();
 		char *abs = g_build_filename(cwd, root, NULL);
@@ -339,6 +416,20 @@ int main(int argc, char **argv)
 	d.prompt_timeout_s = prompt_timeout;
 	d.prompt = qm_prompt_create(&d);
 	d.loop = g_main_loop_new(NULL, FALSE);
+	d.uplinks = uplinks && *uplinks ? g_strdupv(uplinks)
+					: qm_net_default_uplinks();
+	if (dns->len == 0) {
+		g_array_unref(dns);
+		dns = qm_net_default_dns("/etc/resolv.conf");
+	}
+	d.dns_upstream = dns;
+	{
+		g_autofree char *ups = g_strjoinv(", ", d.uplinks);
+		g_message("network: sys-net is %s; DNS forwarded to %u "
+			  "resolver%s", *ups ? ups : "nothing (no default "
+			  "route: give --uplink)", d.dns_upstream->len,
+			  d.dns_upstream->len == 1 ? "" : "s");
+	}
 	g_autofree char *why = NULL;
 	d.accel = qm_accel_choose(wanted, "/proc/cpuinfo", "/dev/kvm", &why);
 	g_message("%s", why);
@@ -347,6 +438,7 @@ int main(int argc, char **argv)
 	    (d.instance = instance_id(&d.paths, &err)) == NULL)
 		goto fail;
 	d.inv = qm_inventory_create(d.paths.inventory);
+	d.inv->ip_range = range;
 	if (!qm_inventory_load(d.inv, &err)) {
 		g_prefix_error(&err, "cannot read the inventory (it was not "
 				     "changed; fix or restore it): ");
@@ -362,6 +454,7 @@ int main(int argc, char **argv)
 
 	collect_orphans(&d);
 	qm_lifecycle_adopt(&d);
+	assign_addresses(&d);
 	qm_disposable_cleanup(&d);
 	/* after the cleanup: the pools fill with new disposables */
 	qm_dispvm_pool_init(&d);
@@ -381,6 +474,8 @@ out:
 	/* Open questions are refused while their agents can still hear it. */
 	g_clear_pointer(&d.prompt, qm_prompt_destroy);
 	qm_admin_destroy(d.admin);
+	if (d.inv != NULL)
+		qm_net_finish(&d);
 	qm_rpc_shutdown();
 	qm_dispvm_pool_finish();
 	if (d.inv != NULL)
@@ -390,6 +485,9 @@ out:
 	g_main_loop_unref(d.loop);
 	g_free(d.instance);
 	g_free(d.libvirt_uri);
+	g_strfreev(d.uplinks);
+	if (d.dns_upstream)
+		g_array_unref(d.dns_upstream);
 	paths_clear(&d.paths);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "disposable.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "policy.h"
 #include "prompt.h"
 #include "run.h"
@@ -41,6 +42,8 @@ static void on_policy_changed(GFileMonitor *m, GFile *file, GFile *other,
 			      GFileMonitorEvent event, gpointer data)
 {
 	state.dirty = true;
+	/* The network follows the policy at once, not at the next call. */
+	qm_net_changed(data);
 }
 
 static void monitor_free(gpointer m)
@@ -56,7 +59,7 @@ static void policy_dirs(struct qmgrd *d, char *dirs[2])
 }
 
 /* Watches `path`'s directory (or `path`, a directory) once. */
-static void watch(const char *path)
+static void watch(struct qmgrd *d, const char *path)
 {
 	g_autofree char *dir = g_file_test(path, G_FILE_TEST_IS_DIR)
 		? g_strdup(path) : g_path_get_dirname(path);
@@ -68,7 +71,7 @@ static void watch(const char *path)
 						   NULL, NULL);
 	if (m != NULL)
 		g_signal_connect(m, "changed", G_CALLBACK(on_policy_changed),
-				 NULL);
+				 d);
 	/* A failed monitor is remembered too, so it is not retried at
 	 * every call. */
 	g_hash_table_insert(state.monitors, g_steal_pointer(&dir), m);
@@ -87,8 +90,8 @@ static const struct pol_policy *current_policy(struct qmgrd *d)
 						       g_free, monitor_free);
 	/* Directories that do not exist yet are watched from their parent
 	 * (a monitor of a missing directory sees it created). */
-	watch(dirs[0]);
-	watch(dirs[1]);
+	watch(d, dirs[0]);
+	watch(d, dirs[1]);
 	state.dirty = false;
 	g_clear_pointer(&state.policy, pol_policy_destroy);
 	state.policy = pol_policy_load_dirs((const char *const *)dirs, 2);
@@ -106,10 +109,22 @@ static const struct pol_policy *current_policy(struct qmgrd *d)
 	/* Files included from elsewhere are watched too (also when the
 	 * policy is invalid: fixing one must reload it). */
 	for (size_t i = 0; i < pol_policy_file_count(state.policy); i++)
-		watch(pol_policy_file(state.policy, i));
+		watch(d, pol_policy_file(state.policy, i));
 	g_free(dirs[0]);
 	g_free(dirs[1]);
 	return state.policy;
+}
+
+static struct pol_system *current_system(struct qmgrd *d, GError **error);
+
+const struct pol_policy *qm_rpc_policy(struct qmgrd *d)
+{
+	return current_policy(d);
+}
+
+struct pol_system *qm_rpc_system(struct qmgrd *d, GError **error)
+{
+	return current_system(d, error);
 }
 
 /* What the policy knows of the qubes, from the inventory, now. */

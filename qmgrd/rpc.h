@@ -21,5 +21,14 @@ void qm_rpc_admin_call(struct qmgrd *d, const char *caller, guint32 id,
 		       const char *service, const char *argument,
 		       const char *requested);
 
+/* The policy as it is now (reloaded if a file changed; an invalid one
+ * denies everything), and what it knows of the qubes (from the
+ * inventory; NULL with an error when that is inconsistent).  The policy
+ * belongs to rpc.c and stays valid until the next call of either. */
+struct pol_policy;
+struct pol_system;
+const struct pol_policy *qm_rpc_policy(struct qmgrd *d);
+struct pol_system *qm_rpc_system(struct qmgrd *d, GError **error);
+
 /* At exit: drops the policy, its monitors and the audit log. */
 void qm_rpc_shutdown(void);

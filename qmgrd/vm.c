@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vm.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 static const char *const label_names[QM_LABEL_COUNT] = {
@@ -82,6 +83,11 @@ bool qm_vm_name_check(const char *name, const char **why)
 			return false;
 		}
 	}
+	if (g_ascii_strcasecmp(name, "sys-net") == 0) {
+		*why = "the name is reserved: sys-net is built in, it stands "
+		       "for the host's network uplink (the default netvm)";
+		return false;
+	}
 	for (size_t i = 0; i < G_N_ELEMENTS(reserved); i++) {
 		if (g_ascii_strcasecmp(name, reserved[i]) == 0) {
 			*why = "the name is reserved";
@@ -147,6 +153,19 @@ static const struct qm_prop_def prop_defs[] = {
 	  "ready for qvm-run --dispvm (0 to 16)" },
 	{ "is_preload", QM_PROP_BOOL, true,
 	  "a preloaded disposable waiting in its template's pool" },
+	{ "netvm", QM_PROP_VMREF, false,
+	  "where its network comes from: sys-net (the host's uplink), a "
+	  "qube with provides_network, or none (no network device)" },
+	{ "provides_network", QM_PROP_BOOL, false,
+	  "other qubes may have this qube as netvm (routing through a qube "
+	  "is not implemented yet)" },
+	{ "ip", QM_PROP_IPV4, true,
+	  "its IPv4 address, given by qmgrd from --ip-range (empty: no "
+	  "network)", true },
+	{ "mac", QM_PROP_STRING, true, "MAC address of its network device" },
+	{ "gateway", QM_PROP_STRING, true,
+	  "its default gateway (the host side of its tap device)" },
+	{ "dns", QM_PROP_STRING, true, "the DNS server it is told to use" },
 	{ NULL },
 };
 
@@ -213,9 +232,24 @@ char *qm_prop_normalise(const struct qm_prop_def *def, const char *value,
 	case QM_PROP_VMREF:
 		if (*value == '\0')
 			return g_strdup("");
+		if (strcmp(def->name, "netvm") == 0) {
+			/* as Qubes' qvm-prefs takes "none" (and "None") */
+			if (g_ascii_strcasecmp(value, "none") == 0)
+				return g_strdup("");
+			if (strcmp(value, "sys-net") == 0)
+				return g_strdup(value);
+		}
 		if (!qm_vm_name_check(value, why))
 			return NULL;
 		return g_strdup(value);
+	case QM_PROP_IPV4: {
+		struct in_addr a;
+		if (inet_pton(AF_INET, value, &a) != 1) {
+			*why = "expected an IPv4 address";
+			return NULL;
+		}
+		return g_strdup(value);
+	}
 	case QM_PROP_STRING:
 		if (strlen(value) > QM_KERNELOPTS_MAX) {
 			*why = "the value is too long";

@@ -77,6 +77,7 @@ enum qm_prop_type {
 	QM_PROP_BOOL,
 	QM_PROP_LABEL,
 	QM_PROP_VMREF,     /* a VM name; "" means none */
+	QM_PROP_IPV4,      /* a dotted quad */
 };
 
 struct qm_prop_def {
@@ -84,6 +85,9 @@ struct qm_prop_def {
 	enum qm_prop_type type;
 	bool readonly;
 	const char *help;
+	/* read-only for users but saved with the qube: qmgrd sets it (the
+	 * address a qube was given) */
+	bool kept;
 };
 
 /* All properties, NULL-name terminated. */
@@ -91,7 +95,9 @@ const struct qm_prop_def *qm_prop_defs(void);
 const struct qm_prop_def *qm_prop_find(const char *name);
 
 /* Validates `value` for `def` (no cross-VM checks); normalises booleans
- * to "True"/"False".  Returns the value to store or NULL with *why. */
+ * to "True"/"False", and a netvm of "none" (any case) to "" and keeps
+ * "sys-net" (the built-in uplink, not a qube's name).  Returns the value
+ * to store or NULL with *why. */
 char *qm_prop_normalise(const struct qm_prop_def *def, const char *value,
 			const char **why);
 

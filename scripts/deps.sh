@@ -6,6 +6,7 @@ set -euo pipefail
 QMGR_BUILD_PACKAGES=(
 	meson ninja-build gcc pkg-config python3
 	libglib2.0-dev libvirt-dev libxml2-dev libsodium-dev
+	libnftnl-dev libmnl-dev
 	scdoc
 	# the minimal template is built from Debian packages with these
 	apt e2fsprogs xz-utils gzip binutils
@@ -15,6 +16,8 @@ QMGR_RUN_PACKAGES=(
 	libxml2-utils
 )
 QMGR_TEST_PACKAGES=(
+	# nft lists the ruleset qmgrd loads; ip makes test namespaces
+	nftables iproute2 dnsmasq-base
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 

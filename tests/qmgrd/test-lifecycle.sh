@@ -27,7 +27,7 @@ x=$(virsh -q -c qemu:///system dumpxml "qmgr-$i-work")
 if grep -q "machine='[^']*q35" <<<"$x" && grep -q '<kernel>' <<<"$x" &&
 	[ "$(grep -c "bus='virtio'" <<<"$x")" = 2 ] && grep -q org.qmgr.agent.0 <<<"$x" &&
 	grep -q "<memballoon model='none'" <<<"$x" && ! grep -q '<graphics' <<<"$x" &&
-	! grep -q '<interface' <<<"$x" && grep -q 'qmgr:vm' <<<"$x"; then
+	grep -q "<interface type='ethernet'" <<<"$x" && grep -q 'qmgr:vm' <<<"$x"; then
 	ok "domain XML: q35, direct kernel boot, virtio disks and agent channel, no emulated extras"
 else
 	not_ok "domain XML: q35, direct kernel boot, virtio disks and agent channel, no emulated extras" "$x"
