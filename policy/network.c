@@ -179,20 +179,27 @@ const char *pol_rule_argument(const struct pol_rule *rule)
 	return rule->argument;
 }
 
-bool pol_rule_source_matches(const struct pol_rule *rule,
-			     const struct pol_system *sys, const char *vm_name)
+const struct pol_vm *pol_system_vm(const struct pol_system *sys,
+				   const char *name)
 {
-	const struct pol_vm *vm = sys_find_name(sys, vm_name);
+	return sys_find_name(sys, name);
+}
 
+bool pol_rule_source_matches_vm(const struct pol_rule *rule,
+				const struct pol_system *sys,
+				const struct pol_vm *vm)
+{
 	return vm != NULL && tok_match_source(&rule->source, sys, vm);
 }
 
-bool pol_rule_target_matches(const struct pol_rule *rule,
-			     const struct pol_system *sys, const char *target)
+bool pol_rule_target_matches_vm(const struct pol_rule *rule,
+				const struct pol_system *sys,
+				const struct pol_vm *vm)
 {
 	struct intended it = { 0 };
 
-	if (strcmp(target, POL_NET_UPLINK) == 0) {
+	if (vm == NULL) {
+		/* sys-net */
 		switch (rule->target.kind) {
 		case TOK_ANYVM:
 		case TOK_WILDCARD:
@@ -203,12 +210,26 @@ bool pol_rule_target_matches(const struct pol_rule *rule,
 			return false;
 		}
 	}
-	it.vm = sys_find_name(sys, target);
-	if (it.vm == NULL)
-		return false;
-	it.kind = it.vm->cls == POL_CLASS_ADMINVM ? IT_ADMINVM : IT_VM;
-	it.text = target;
+	it.vm = vm;
+	it.kind = vm->cls == POL_CLASS_ADMINVM ? IT_ADMINVM : IT_VM;
+	it.text = vm->name;
 	/* The source only matters to @dispvm targets, which network rules
 	 * cannot have. */
 	return tok_match_target(&rule->target, sys, NULL, &it);
+}
+
+bool pol_rule_source_matches(const struct pol_rule *rule,
+			     const struct pol_system *sys, const char *vm_name)
+{
+	return pol_rule_source_matches_vm(rule, sys,
+					  sys_find_name(sys, vm_name));
+}
+
+bool pol_rule_target_matches(const struct pol_rule *rule,
+			     const struct pol_system *sys, const char *target)
+{
+	if (strcmp(target, POL_NET_UPLINK) == 0)
+		return pol_rule_target_matches_vm(rule, sys, NULL);
+	const struct pol_vm *vm = sys_find_name(sys, target);
+	return vm != NULL && pol_rule_target_matches_vm(rule, sys, vm);
 }

@@ -273,3 +273,16 @@ bool pol_rule_source_matches(const struct pol_rule *rule,
  * POL_NET_UPLINK, which only a literal sys-net, @anyvm and * match? */
 bool pol_rule_target_matches(const struct pol_rule *rule,
 			     const struct pol_system *sys, const char *target);
+
+/* The same with a qube looked up once (a compiler matching many rules
+ * against the same qubes): pol_system_vm() finds it (NULL when `sys`
+ * does not know it); a NULL `vm` target means POL_NET_UPLINK. */
+struct pol_vm;
+const struct pol_vm *pol_system_vm(const struct pol_system *sys,
+				   const char *name);
+bool pol_rule_source_matches_vm(const struct pol_rule *rule,
+				const struct pol_system *sys,
+				const struct pol_vm *vm);
+bool pol_rule_target_matches_vm(const struct pol_rule *rule,
+				const struct pol_system *sys,
+				const struct pol_vm *vm);

@@ -352,6 +352,10 @@ static bool vm_in_set(const struct pol_token *tok, const struct pol_system *sys,
 {
 	switch (tok->kind) {
 	case TOK_NAME:
+		/* Names are unique: the same as looking the name up, without
+		 * hashing it at every rule (the network compiler matches
+		 * every rule against every qube). */
+		return strcmp(tok->value, vm->name) == 0;
 	case TOK_UUID:
 	case TOK_ADMINVM:
 		return token_vm(tok, sys) == vm;

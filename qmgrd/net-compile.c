@@ -409,6 +409,11 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 							n_rules + 1);
 	g_autofree bool *src = g_new0(bool, n_rules * n_vms + 1);
 	g_autofree bool *dst = g_new0(bool, n_rules * (n_vms + 1) + 1);
+	/* The qubes as the policy knows them, looked up once. */
+	g_autofree const struct pol_vm **known =
+		g_new0(const struct pol_vm *, n_vms + 1);
+	for (size_t i = 0; i < n_vms; i++)
+		known[i] = pol_system_vm(sys, vms[i].name);
 	for (size_t r = 0; r < n_rules; r++) {
 		/* The loader refuses other arguments for qmgr.Network, and
 		 * '*' service rules can only have '*'; should one get through
@@ -425,13 +430,17 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 			return rs;
 		}
 		for (size_t i = 0; i < n_vms; i++) {
-			src[r * n_vms + i] = pol_rule_source_matches(
-				rules[r], sys, vms[i].name);
-			dst[r * (n_vms + 1) + i] = pol_rule_target_matches(
-				rules[r], sys, vms[i].name);
+			/* A qube the policy does not know (a preloaded
+			 * disposable) matches nothing: it gets nothing. */
+			src[r * n_vms + i] = known[i] &&
+				pol_rule_source_matches_vm(rules[r], sys,
+							   known[i]);
+			dst[r * (n_vms + 1) + i] = known[i] &&
+				pol_rule_target_matches_vm(rules[r], sys,
+							   known[i]);
 		}
-		dst[r * (n_vms + 1) + n_vms] = pol_rule_target_matches(
-			rules[r], sys, POL_NET_UPLINK);
+		dst[r * (n_vms + 1) + n_vms] =
+			pol_rule_target_matches_vm(rules[r], sys, NULL);
 	}
 
 	const char *const *uplinks = (const char *const *)rs->uplinks->pdata;
@@ -440,17 +449,25 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 		v.open[i] = g_array_new(FALSE, FALSE, sizeof(struct span));
 		v.allowed[i] = g_array_new(FALSE, FALSE, sizeof(struct span));
 	}
+	/* The rules whose source is the qube at hand, in order: a qube is
+	 * the source of a few of the rules, so the walk per target is
+	 * short. */
+	g_autofree size_t *mine = g_new(size_t, n_rules + 1);
 	for (size_t s = 0; s < n_vms; s++) {
 		bool via_uplink = vms[s].netvm == NULL ||
 				  strcmp(vms[s].netvm, POL_NET_UPLINK) == 0;
+		size_t n_mine = 0;
+		for (size_t r = 0; r < n_rules; r++)
+			if (src[r * n_vms + s])
+				mine[n_mine++] = r;
 		/* Targets: every other qube, then sys-net (index n_vms). */
 		for (size_t t = 0; t <= n_vms; t++) {
 			if (t == s || (t == n_vms && !via_uplink))
 				continue;
 			verdicts_reset(&v);
-			for (size_t r = 0; r < n_rules; r++) {
-				if (!src[r * n_vms + s] ||
-				    !dst[r * (n_vms + 1) + t])
+			for (size_t m = 0; m < n_mine; m++) {
+				size_t r = mine[m];
+				if (!dst[r * (n_vms + 1) + t])
 					continue;
 				verdicts_apply(&v, &match[r],
 					       pol_rule_action(rules[r]) ==

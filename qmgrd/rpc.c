@@ -143,8 +143,12 @@ static struct pol_system *current_system(struct qmgrd *d, GError **error)
 		g_autofree char *tmpl = qm_inventory_prop(d->inv, vm, "template");
 		g_autofree char *tfd =
 			qm_inventory_prop(d->inv, vm, "template_for_dispvms");
-		g_autoptr(GPtrArray) tags = g_ptr_array_copy(vm->tags, NULL,
-							     NULL);
+		/* Borrowed pointers (g_ptr_array_copy() would take the
+		 * tags' free function along and free them). */
+		g_autoptr(GPtrArray) tags = g_ptr_array_sized_new(
+			vm->tags->len + 1);
+		for (guint t = 0; t < vm->tags->len; t++)
+			g_ptr_array_add(tags, vm->tags->pdata[t]);
 		g_ptr_array_add(tags, NULL);
 		struct pol_vm_info info = {
 			.name = vm->name,

@@ -18,6 +18,8 @@ QMGR_RUN_PACKAGES=(
 QMGR_TEST_PACKAGES=(
 	# nft lists the ruleset qmgrd loads; ip makes test namespaces
 	nftables iproute2 dnsmasq-base
+	# bench/net measures forwarding through the table with it
+	iperf3
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 

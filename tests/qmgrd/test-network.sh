@@ -136,6 +136,23 @@ same "test_net_default_allows_uplink: n2 reaches tcp/80 (shipped default)" hello
 out=$(qvm-run -p n1 'nslookup example.test 10.139.1.1' 2>&1 </dev/null)
 [[ $out == *198.51.100.7* ]] && ok "test_net_dns: DNS through 10.139.1.1 works when allowed" || not_ok "test_net_dns: DNS works when allowed" "$out"
 
+# --- UDP per port: n2 (all allowed) resolves; denied udp/53 it does not,
+# while tcp/80 still passes
+out=$(qvm-run -p n2 'nslookup example.test 10.139.1.1' 2>&1 </dev/null)
+[[ $out == *198.51.100.7* ]] && ok "n2 resolves through 10.139.1.1 (udp/53 under the default)" || not_ok "n2 resolves under the default" "$out"
+before=$(loads)
+set_policy 'qmgr.Network  +udp-53    n2  sys-net  deny' \
+	'qmgr.Network  +tcp-53    n2  sys-net  deny' \
+	'qmgr.Network  +tcp-443   n1  sys-net  allow' \
+	'qmgr.Network  +tcp-8080  n1  sys-net  allow' \
+	'qmgr.Network  +udp-53    n1  sys-net  allow' \
+	'qmgr.Network  +tcp-53    n1  sys-net  allow' \
+	'qmgr.Network  *          n1  sys-net  deny'
+wait_load "$before"
+out=$(qvm-run -p n2 'timeout 10 nslookup example.test 10.139.1.1' 2>&1 </dev/null)
+[[ $out != *198.51.100.7* ]] && ok "test_net_denied_udp_port: n2 denied udp/53 gets no answer" || not_ok "test_net_denied_udp_port" "$out"
+same "n2 still reaches tcp/80 (only udp/53 and tcp/53 are denied)" hello-80 "$(tcp n2 80)"
+
 # --- qube to qube: denied by default, allowed by an edit without restarts
 qvm-run -u root n2 'setsid sh -c "while :; do echo from-n2 | nc -l -p 7000; done" </dev/null >/dev/null 2>&1 &' </dev/null
 sleep 1
