@@ -396,6 +396,7 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 		g_array_append_val(rs->addrs, a);
 	}
 	g_array_sort(rs->addrs, addr_cmp);
+	rs->ct_mark = config->ct_mark;
 	if (config->dns_addr != 0 && config->n_dns_upstream > 0) {
 		rs->dns_addr = config->dns_addr;
 		rs->dns_upstream = config->dns_upstream[0];
@@ -674,17 +675,24 @@ char *qm_net_ruleset_render(const struct qm_net_ruleset *rs)
 	}
 
 	chain_open(out, "forward", "filter", "forward", "filter");
+	g_autofree char *mark = rs->ct_mark
+		? g_strdup_printf("ct mark set 0x%08x ", rs->ct_mark)
+		: g_strdup("");
 	g_string_append(out,
 		"\t\tiifname != @taps oifname != @taps accept\n"
 		"\t\tmeta nfproto != ipv4 drop\n"
-		"\t\tct state invalid,untracked drop\n"
+		"\t\tct state invalid,untracked drop\n");
+	if (rs->ct_mark)
+		g_string_append_printf(out, "\t\tct mark 0x%08x accept\n",
+				       rs->ct_mark);
+	g_string_append_printf(out,
 		"\t\tct direction original iifname . oifname . meta l4proto . "
-		"th dport @fwd_allow accept\n"
+		"th dport @fwd_allow %saccept\n"
 		"\t\tct direction reply oifname . iifname . meta l4proto . "
-		"th sport @fwd_allow accept\n"
+		"th sport @fwd_allow %saccept\n"
 		"\t\tct direction reply ct state related meta l4proto icmp "
 		"oifname . iifname @fwd_pairs accept\n"
-		"\t\tdrop\n\t}\n\n");
+		"\t\tdrop\n\t}\n\n", mark, mark);
 
 	chain_open(out, "input", "filter", "input", "filter");
 	g_string_append(out, "\t\tiifname @taps drop\n\t}\n\n");

@@ -51,6 +51,14 @@ struct qm_net_config {
 	uint32_t dns_addr;
 	const uint32_t *dns_upstream;
 	size_t n_dns_upstream;
+	/* Non-zero: the conntrack mark of the connections judged under
+	 * this table (a generation, different for every table loaded).  A
+	 * packet of a connection with this mark is accepted without a
+	 * lookup; any other is looked up and, when allowed, marked.  A new
+	 * table has a new mark, so every connection is judged again at its
+	 * next packet (a removed allow still cuts it).  Zero: every packet
+	 * is looked up. */
+	uint32_t ct_mark;
 };
 
 /* A qube's allowed source addresses (antispoofing). */
@@ -91,6 +99,7 @@ struct qm_net_ruleset {
 	GArray *pairs;          /* struct qm_net_pair, sorted */
 	uint32_t dns_addr;      /* 0: no DNS forwarding */
 	uint32_t dns_upstream;
+	uint32_t ct_mark;       /* see qm_net_config; 0: none */
 };
 
 /*

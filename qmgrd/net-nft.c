@@ -606,7 +606,19 @@ static void put_dstnat(struct batch *b, const struct qm_net_ruleset *rs)
 
 /* `first` . `second` . meta l4proto . th (sport|dport) @fwd_allow
  * accept, for packets of ct direction `dir`. */
-static void put_fwd_lookup(struct batch *b, uint8_t dir)
+/* ct mark set MARK (reg 1 is free again after the lookup). */
+static void x_ct_mark_set(struct nftnl_rule *r, uint32_t mark)
+{
+	struct nftnl_expr *e = expr(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &mark, sizeof(mark));
+	e = expr(r, "ct");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+}
+
+static void put_fwd_lookup(struct batch *b, uint8_t dir, uint32_t mark)
 {
 	struct nftnl_rule *r = rule_new(b, "forward");
 	bool reply = dir == IP_CT_DIR_REPLY;
@@ -627,12 +639,14 @@ static void put_fwd_lookup(struct batch *b, uint8_t dir)
 	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, reply ? 0 : 2, 2,
 		  NFT_REG32_09);
 	x_lookup(r, &set_fwd_allow, false);
+	if (mark != 0)
+		x_ct_mark_set(r, mark);
 	x_verdict(r, NF_ACCEPT);
 	rule_put(b, r, "forward",
 		 reply ? "replies of allowed flows" : "allowed flows");
 }
 
-static void put_forward(struct batch *b)
+static void put_forward(struct batch *b, uint32_t mark)
 {
 	struct nftnl_rule *r;
 
@@ -652,8 +666,16 @@ static void put_forward(struct batch *b)
 	x_verdict(r, NF_DROP);
 	rule_put(b, r, "forward", "ct state invalid,untracked drop");
 
-	put_fwd_lookup(b, IP_CT_DIR_ORIGINAL);
-	put_fwd_lookup(b, IP_CT_DIR_REPLY);
+	if (mark != 0) {
+		/* Connections judged under this table: no lookup. */
+		r = rule_new(b, "forward");
+		x_ct(r, NFT_CT_MARK);
+		x_cmp(r, NFT_CMP_EQ, &mark, sizeof(mark));
+		x_verdict(r, NF_ACCEPT);
+		rule_put(b, r, "forward", "connections judged by this table");
+	}
+	put_fwd_lookup(b, IP_CT_DIR_ORIGINAL, mark);
+	put_fwd_lookup(b, IP_CT_DIR_REPLY, mark);
 
 	r = rule_new(b, "forward");
 	x_ct_direction(r, IP_CT_DIR_REPLY);
@@ -723,7 +745,7 @@ static void put_ruleset(struct batch *b, const struct qm_net_ruleset *rs)
 	put_antispoof(b);
 	if (rs->dns_addr != 0)
 		put_dstnat(b, rs);
-	put_forward(b);
+	put_forward(b, rs->ct_mark);
 	put_if_rule(b, "input", NFT_META_IIFNAME, &set_taps, false, NF_DROP,
 		    "iifname @taps drop");
 	put_output(b);

@@ -21,6 +21,7 @@ static struct {
 	guint idle;            /* a rebuild is scheduled */
 	bool table;            /* our table is in the kernel */
 	bool closed;           /* the last one loaded was fail-closed */
+	guint32 ct_mark;       /* of the last table built */
 } net;
 
 static bool parse_mac(const char *text, uint8_t mac[6])
@@ -93,6 +94,14 @@ static void sync_table(struct qmgrd *d)
 		.n_dns_upstream = d->dns_upstream ? d->dns_upstream->len : 0,
 	};
 	qm_ipv4_parse(QM_NET_DNS, &config.dns_addr);
+	/* A new mark for every table: connections are judged again at their
+	 * next packet (docs/network.md).  Random to start with, so that a
+	 * restarted qmgrd does not reuse its predecessor's. */
+	if (net.ct_mark == 0)
+		net.ct_mark = g_random_int();
+	if (++net.ct_mark == 0)
+		net.ct_mark = 1;
+	config.ct_mark = net.ct_mark;
 
 	gint64 t0 = g_get_monotonic_time();
 	const struct pol_policy *policy = qm_rpc_policy(d);

@@ -161,6 +161,10 @@ cat >"$T/raw-agent" <<'EOF'
 # bench-run's raw sink/source on the agent's virtio-serial port:
 #   "sink N\n" then N bytes -> reads them, answers "done\n"
 #   "source N\n"            -> writes N zero bytes
+#   "sinkpipe N\n", "sourcepipe N\n": the same through one pipe, with the
+#   commands qvm-run's rounds run at the other end of theirs (cat >
+#   /dev/null reading, dd writing): what any agent that gives a command
+#   pipes, as qvm-run does, could do at best
 #   "hello\n"               -> "hello\n"
 port=
 while [ -z "$port" ]; do
@@ -177,6 +181,11 @@ while :; do
 	sink) dd bs=65536 count=$((n / 65536)) iflag=fullblock <&3 >/dev/null 2>&1
 	      echo done >&3 ;;
 	source) dd if=/dev/zero bs=65536 count=$((n / 65536)) >&3 2>/dev/null ;;
+	sinkpipe) dd bs=65536 count=$((n / 65536)) iflag=fullblock <&3 2>/dev/null |
+		  cat >/dev/null
+	      echo done >&3 ;;
+	sourcepipe) dd if=/dev/zero bs=65536 count=$((n / 65536)) 2>/dev/null |
+		    dd bs=65536 iflag=fullblock >&3 2>/dev/null ;;
 	hello) echo hello >&3 ;;
 	esac
 done
@@ -205,14 +214,14 @@ if mode == "hello":
     sys.exit(0)
 n = int(sys.argv[3])
 t0 = time.monotonic()
-if mode == "sink":
-    s.sendall(b"sink %d\n" % n)
+if mode in ("sink", "sinkpipe"):
+    s.sendall(b"%s %d\n" % (mode.encode(), n))
     buf = bytes(65536)
     for _ in range(n // 65536):
         s.sendall(buf)
     assert line() == b"done\n"
 else:
-    s.sendall(b"source %d\n" % n)
+    s.sendall(b"%s %d\n" % (mode.encode(), n))
     got = 0
     while got < n:
         c = len(s.recv(262144))
@@ -259,7 +268,7 @@ export QMGR_FILECOPY_SEND=$B/filecopy/qmgr-filecopy-send
 SINK=qmgr.VMExec+dd+of-3d-2fdev-2fnull+bs-3d65536
 
 mibs() { awk -v ms="$1" -v n="$SIZE" 'BEGIN {printf "%.1f", n / 1048576 / (ms / 1000)}'; }
-q_in=(); q_out=(); r_in=(); r_out=(); p_ms=(); v_call=(); c_in=(); c_vv=()
+q_in=(); q_out=(); r_in=(); r_out=(); rp_in=(); rp_out=(); p_ms=(); v_call=(); c_in=(); c_vv=()
 for r in $(seq "$ROUNDS"); do
 	t0=$(now_us)
 	head -c $SIZE /dev/zero | qvm-run -p bench 'cat > /dev/null'
@@ -272,6 +281,8 @@ for r in $(seq "$ROUNDS"); do
 	t1=$(now_us)
 	q_out+=($(((t1 - t0) / 1000)))
 	r_out+=($(python3 "$T/raw-client.py" "$sock" source $SIZE))
+	rp_in+=($(python3 "$T/raw-client.py" "$sock" sinkpipe $SIZE))
+	rp_out+=($(python3 "$T/raw-client.py" "$sock" sourcepipe $SIZE))
 	t0=$(now_us)
 	head -c $SIZE /dev/zero | cat >/dev/null
 	t1=$(now_us)
@@ -291,7 +302,8 @@ for r in $(seq "$ROUNDS"); do
 	c_vv+=($(((t1 - t0) / 1000)))
 	qvm-run -p peer 'rm -rf /home/user/Incoming' </dev/null
 	echo "round $r: dom0->VM qvm-run ${q_in[-1]} ms, raw ${r_in[-1]} ms;" \
-		"VM->dom0 qvm-run ${q_out[-1]} ms, raw ${r_out[-1]} ms; pipe ${p_ms[-1]} ms;" \
+		"VM->dom0 qvm-run ${q_out[-1]} ms, raw ${r_out[-1]} ms;" \
+		"raw+pipe in ${rp_in[-1]} ms, out ${rp_out[-1]} ms; pipe ${p_ms[-1]} ms;" \
 		"VM->VM call ${v_call[-1]} ms; copy dom0->VM ${c_in[-1]} ms, VM->VM ${c_vv[-1]} ms"
 done
 
@@ -309,10 +321,16 @@ pcold=$(awk -v a="$pp50" -v b="$dvm" 'BEGIN {printf "%.3f", a / b}')
 pcall=$(awk -v a="$pp50" -v b="$p50" 'BEGIN {printf "%.2f", a / b}')
 qi=$(median "${q_in[@]}"); ri=$(median "${r_in[@]}")
 qo=$(median "${q_out[@]}"); ro=$(median "${r_out[@]}")
+rpi=$(median "${rp_in[@]}"); rpo=$(median "${rp_out[@]}")
 pm=$(median "${p_ms[@]}")
 # throughput ratio qvm-run / raw = raw time / qvm-run time
 iratio=$(awk -v q="$qi" -v r="$ri" 'BEGIN {printf "%.2f", r / q}')
 oratio=$(awk -v q="$qo" -v r="$ro" 'BEGIN {printf "%.2f", r / q}')
+# the floor for a command behind a pipe, against raw and against qvm-run
+rpiratio=$(awk -v q="$rpi" -v r="$ri" 'BEGIN {printf "%.2f", r / q}')
+rporatio=$(awk -v q="$rpo" -v r="$ro" 'BEGIN {printf "%.2f", r / q}')
+ipratio=$(awk -v q="$qi" -v r="$rpi" 'BEGIN {printf "%.2f", r / q}')
+opratio=$(awk -v q="$qo" -v r="$rpo" 'BEGIN {printf "%.2f", r / q}')
 tmet=$(awk -v a="$iratio" -v b="$oratio" 'BEGIN {print (a >= 0.8 && b >= 0.8) ? "met" : "missed"}')
 # VM->VM crosses two channels; raw, a pipelined chain of the two would go
 # no faster than the slower one, so that is its baseline.
@@ -330,6 +348,9 @@ echo "preloaded dispvm: p50 ${pp50} ms, p99 ${pp99} ms over $POOL_ROUNDS calls (
 	"target p50 <= 250 ms: ${pmet}; ÷ cold dispvm ${pcold}, ÷ call to a running qube ${pcall}; disposables left: ${pool_left}"
 echo "dom0->VM 256 MiB: qvm-run ${qi} ms ($(mibs "$qi") MiB/s), raw ${ri} ms ($(mibs "$ri") MiB/s), ratio ${iratio}"
 echo "VM->dom0 256 MiB: qvm-run ${qo} ms ($(mibs "$qo") MiB/s), raw ${ro} ms ($(mibs "$ro") MiB/s), ratio ${oratio}"
+echo "raw+pipe (channel and one pipe, the floor for a command): dom0->VM ${rpi} ms ($(mibs "$rpi") MiB/s)" \
+	"= ${rpiratio}x raw, qvm-run = ${ipratio}x it; VM->dom0 ${rpo} ms ($(mibs "$rpo") MiB/s) = ${rporatio}x raw," \
+	"qvm-run = ${opratio}x it"
 echo "VM->VM 256 MiB call (qmgr-rpc-client): ${vc} ms ($(mibs "$vc") MiB/s), ratio to the slower raw hop ${vratio}"
 echo "file copy 256 MiB: dom0->VM (qvm-copy-to-vm) ${ci} ms ($(mibs "$ci") MiB/s), ratio ${ciratio};" \
 	"VM->VM (qvm-copy-to-vm in bench) ${cv} ms ($(mibs "$cv") MiB/s), ratio ${cvratio}; target >= 0.8x raw: ${cmet}"
@@ -340,6 +361,8 @@ echo "RESULT call_p50_ms=$p50 call_p99_ms=$p99 calls=$CALLS dispvm_ms=$dvm plain
 	"pool_target_met=$pmet pool_vs_cold=$pcold pool_vs_call=$pcall pool_left=$pool_left" \
 	"in_mibs=$(mibs "$qi") in_raw_mibs=$(mibs "$ri") in_ratio=$iratio" \
 	"out_mibs=$(mibs "$qo") out_raw_mibs=$(mibs "$ro") out_ratio=$oratio" \
+	"in_rawpipe_mibs=$(mibs "$rpi") in_rawpipe_vs_raw=$rpiratio in_vs_rawpipe=$ipratio" \
+	"out_rawpipe_mibs=$(mibs "$rpo") out_rawpipe_vs_raw=$rporatio out_vs_rawpipe=$opratio" \
 	"vm2vm_call_mibs=$(mibs "$vc") vm2vm_call_ratio=$vratio" \
 	"copy_in_mibs=$(mibs "$ci") copy_in_ratio=$ciratio copy_vm2vm_mibs=$(mibs "$cv")" \
 	"copy_vm2vm_ratio=$cvratio copy_target_met=$cmet" \

@@ -34,6 +34,7 @@ struct vm_spec {
 #define MAX_VMS 8
 
 struct compile_case {
+	uint32_t ct_mark;
 	const char *name;
 	const char *policy;
 	struct vm_spec vms[MAX_VMS];
@@ -201,6 +202,93 @@ static const struct compile_case cases[] = {
 	"dport @fwd_allow accept\n"
 	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
 	"@fwd_allow accept\n"
+	"\t\tct direction reply ct state related meta l4proto icmp oifname . "
+	"iifname @fwd_pairs accept\n"
+	"\t\tdrop\n"
+	"\t}\n"
+	"\n"
+	"\tchain input {\n"
+	"\t\ttype filter hook input priority filter; policy accept;\n"
+	"\t\tiifname @taps drop\n"
+	"\t}\n"
+	"\n"
+	"\tchain output {\n"
+	"\t\ttype filter hook output priority filter; policy accept;\n"
+	"\t\toifname != @taps accept\n"
+	"\t\tmeta nfproto ipv4 ct state related accept\n"
+	"\t\tdrop\n"
+	"\t}\n"
+	"\n"
+	"\tchain srcnat {\n"
+	"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+	"\t\tiifname @taps oifname @uplinks masquerade\n"
+	"\t}\n"
+	"}\n",
+},
+{
+	.name = "ct_mark_fast_path",
+	/* as qmgrd loads it: judged connections skip the lookup */
+	.ct_mark = 0x51c0ffee,
+	.policy = DEFAULT_POLICY,
+	.vms = { WORK_PERSONAL },
+	.expected =
+	"table inet qmgr_test {\n"
+	"\tset taps {\n"
+	"\t\ttype ifname\n"
+	"\t\tflags interval\n"
+	"\t\telements = { \"qmt2\",\n"
+	"\t\t\t     \"qmt3\" }\n"
+	"\t}\n"
+	"\n"
+	"\tset uplinks {\n"
+	"\t\ttype ifname\n"
+	"\t\telements = { \"eth0\" }\n"
+	"\t}\n"
+	"\n"
+	"\tset vm_addrs {\n"
+	"\t\ttype ifname . ether_addr . ipv4_addr\n"
+	"\t\telements = { \"qmt2\" . 00:16:3e:89:00:02 . 10.137.0.2,\n"
+	"\t\t\t     \"qmt3\" . 00:16:3e:89:00:03 . 10.137.0.3 }\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_allow {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
+	"\t\telements = { \"qmt2\" . \"eth0\" . 0-255 . 0-65535,\n"
+	"\t\t\t     \"qmt3\" . \"eth0\" . 0-255 . 0-65535 }\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_pairs {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt2\" . \"eth0\",\n"
+	"\t\t\t     \"qmt3\" . \"eth0\" }\n"
+	"\t}\n"
+	"\n"
+	"\tchain antispoof {\n"
+	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+	"\t\tiifname != @taps accept\n"
+	"\t\tiifname . ether saddr . ip saddr @vm_addrs accept\n"
+	"\t\tdrop\n"
+	"\t}\n"
+	"\n"
+	"\tchain dstnat {\n"
+	"\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+	"\t\tiifname @taps ip daddr 10.139.1.1 udp dport 53 dnat ip to "
+	"192.168.1.1\n"
+	"\t\tiifname @taps ip daddr 10.139.1.1 tcp dport 53 dnat ip to "
+	"192.168.1.1\n"
+	"\t}\n"
+	"\n"
+	"\tchain forward {\n"
+	"\t\ttype filter hook forward priority filter; policy accept;\n"
+	"\t\tiifname != @taps oifname != @taps accept\n"
+	"\t\tmeta nfproto != ipv4 drop\n"
+	"\t\tct state invalid,untracked drop\n"
+	"\t\tct mark 0x51c0ffee accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto . th "
+	"dport @fwd_allow ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
+	"@fwd_allow ct mark set 0x51c0ffee accept\n"
 	"\t\tct direction reply ct state related meta l4proto icmp oifname . "
 	"iifname @fwd_pairs accept\n"
 	"\t\tdrop\n"
@@ -568,6 +656,7 @@ static void test_case(gconstpointer data)
 		.dns_addr = c->no_dns ? 0 : ip4("10.139.1.1"),
 		.dns_upstream = upstream,
 		.n_dns_upstream = G_N_ELEMENTS(upstream),
+		.ct_mark = c->ct_mark,
 	};
 	GError *error = NULL;
 

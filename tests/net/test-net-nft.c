@@ -161,6 +161,11 @@ static const struct vm all_vms[] = {
 static const char *const uplinks[] = { "up0", "up1", NULL };
 
 /* Compiles `policy` for the qubes of all_vms whose bit is in `which`. */
+/* qmgrd gives every table it loads a new conntrack mark; the packet
+ * tests below take a new one for every table they load, the pairs
+ * compared with nft's reading share one. */
+static uint32_t ct_mark_generation = 0x51c0ff00;
+
 static struct qm_net_ruleset *compile(const char *table, const char *policy,
 				      unsigned which)
 {
@@ -177,6 +182,9 @@ static struct qm_net_ruleset *compile(const char *table, const char *policy,
 		.dns_addr = ip4("10.139.1.1"),
 		.dns_upstream = &upstream,
 		.n_dns_upstream = 1,
+		/* as qmgrd: a new mark per table (the packet tests below
+		 * check that a removed allow still cuts a live flow) */
+		.ct_mark = ct_mark_generation,
 	};
 	GError *error = NULL;
 
@@ -503,6 +511,7 @@ static void test_packets(void)
 		"qmgr.Network +udp-53 work sys-net allow\n"
 		"qmgr.Network +udp-6000 work personal allow\n"
 		"qmgr.Network * @anyvm @anyvm deny\n";
+	ct_mark_generation++;
 	rs = compile("qmgr_p", policy, 0x3);
 	apply(rs);
 
@@ -562,6 +571,7 @@ static void test_packets(void)
 
 	g_test_message("revoking the allow cuts the existing flow");
 	g_assert_true(udp_passes(vm1, net5001, "192.0.2.2", 5001, seen));
+	ct_mark_generation++;
 	revoked = compile("qmgr_p", "qmgr.Network +udp-53 work sys-net "
 				    "allow\n", 0x3);
 	apply(revoked);
@@ -569,6 +579,7 @@ static void test_packets(void)
 
 	g_test_message("a policy with errors lets nothing through");
 	{
+		ct_mark_generation++;
 		g_autoptr(qm_net_ruleset) closed = compile(
 			"qmgr_p", "qmgr.Network * @anyvm sys-net ask\n", 0x3);
 		apply(closed);
