@@ -67,6 +67,9 @@ cleanup() {
 			virsh -q -c $uri destroy "$d" >/dev/null 2>&1 || true
 			virsh -q -c $uri undefine "$d" >/dev/null 2>&1 || true
 		done
+		# the nftables table qmgrd keeps when it stops with qubes
+		# running (docs/network.md)
+		nft delete table inet "qmgr_$inst" >/dev/null 2>&1 || true
 	fi
 	rm -rf "$T"
 }

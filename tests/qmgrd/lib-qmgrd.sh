@@ -65,6 +65,10 @@ cleanup() {
 		virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 		virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
 	done
+	# the nftables table a qmgrd stopped while its qubes ran keeps
+	# (docs/network.md); the qubes are gone now
+	[ -f "$QMGR_ROOT/var/lib/qmgr/instance-id" ] &&
+		nft delete table inet "qmgr_$(instance)" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
