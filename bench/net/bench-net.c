@@ -37,6 +37,7 @@
 
 #include "net-compile.h"
 #include "net-nft.h"
+#include "bench-rng.h"
 #include "policy.h"
 
 #define TABLE "qmgr_00000000"
@@ -47,27 +48,6 @@
 #define TARGET_APPLY_MS 50.0
 
 #define EXIT_SKIP 77
-
-/* ---- deterministic randomness (splitmix64) ---------------------------- */
-
-struct rng {
-	uint64_t state;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->state += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static unsigned rng_below(struct rng *r, unsigned n)
-{
-	return (unsigned)(rng_next(r) % n);
-}
-
-#define PICK(r, array) ((array)[rng_below((r), G_N_ELEMENTS(array))])
 
 /* ---- the generated world ---------------------------------------------- */
 

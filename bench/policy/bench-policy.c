@@ -28,6 +28,7 @@
 #include <time.h>
 #include <glib.h>
 
+#include "bench-rng.h"
 #include "policy.h"
 
 #define N_VMS 50
@@ -45,32 +46,6 @@
 /* What Qubes' Python implementation reaches on the same kind of policy. */
 #define PYTHON_DECISIONS_PER_S 12000.0
 #define PYTHON_LOAD_MS 21.0
-
-/* ---- deterministic randomness (splitmix64) ---------------------------- */
-
-struct rng {
-	uint64_t state;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->state += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static unsigned rng_below(struct rng *r, unsigned n)
-{
-	return (unsigned)(rng_next(r) % n);
-}
-
-static bool rng_chance(struct rng *r, unsigned percent)
-{
-	return rng_below(r, 100) < percent;
-}
-
-#define PICK(r, array) ((array)[rng_below((r), G_N_ELEMENTS(array))])
 
 /* ---- the generated world ---------------------------------------------- */
 
