@@ -82,14 +82,22 @@ void qm_vm_mac(guint32 addr, char out[QM_MAC_STR_SIZE])
 		   (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff);
 }
 
-bool qm_vm_tap_name(const char *instance, guint32 addr,
-		    char out[QM_TAP_NAME_SIZE])
+bool qm_vm_tap_prefix(const char *instance, char out[QM_TAP_NAME_SIZE])
 {
 	if (instance == NULL || strlen(instance) < 6)
 		return false;
+	g_snprintf(out, QM_TAP_NAME_SIZE, "qm%.6sv", instance);
+	return true;
+}
+
+bool qm_vm_tap_name(const char *instance, guint32 addr,
+		    char out[QM_TAP_NAME_SIZE])
+{
+	char prefix[QM_TAP_NAME_SIZE];
+	if (!qm_vm_tap_prefix(instance, prefix))
+		return false;
 	/* 2 + 6 + 1 + at most 5 digits: 14 < IFNAMSIZ */
-	g_snprintf(out, QM_TAP_NAME_SIZE, "qm%.6sv%u", instance,
-		   addr & 0xffff);
+	g_snprintf(out, QM_TAP_NAME_SIZE, "%s%u", prefix, addr & 0xffff);
 	return true;
 }
 

@@ -59,6 +59,10 @@ void qm_vm_mac(guint32 addr, char out[QM_MAC_STR_SIZE]);
  * False if the instance id is not at least 6 characters. */
 bool qm_vm_tap_name(const char *instance, guint32 addr,
 		    char out[QM_TAP_NAME_SIZE]);
+/* What every tap name of the instance starts with: "qm" + the first 6
+ * characters of the instance id + "v" (the ruleset drops any interface
+ * with it until it names the tap).  Same condition as above. */
+bool qm_vm_tap_prefix(const char *instance, char out[QM_TAP_NAME_SIZE]);
 
 /* Everything about one networked qube's plumbing. */
 struct qm_vm_net {

@@ -79,7 +79,8 @@ static void sync_table(struct qmgrd *d)
 		}
 		g_array_append_val(vms, v);
 	}
-	g_autofree char *prefix = g_strdup_printf("qm%.6sv", d->instance);
+	char prefix[QM_TAP_NAME_SIZE];
+	bool have_prefix = qm_vm_tap_prefix(d->instance, prefix);
 	g_autoptr(GPtrArray) uplinks = g_ptr_array_new();
 	for (char **u = d->uplinks; u && *u; u++)
 		g_ptr_array_add(uplinks, *u);
@@ -87,7 +88,7 @@ static void sync_table(struct qmgrd *d)
 	struct qm_net_config config = {
 		.table = table,
 		.uplinks = (const char *const *)uplinks->pdata,
-		.tap_prefix = prefix,
+		.tap_prefix = have_prefix ? prefix : NULL,
 		.dns_addr = 0,
 		.dns_upstream = d->dns_upstream
 			? (const guint32 *)(void *)d->dns_upstream->data : NULL,

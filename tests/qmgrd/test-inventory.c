@@ -283,9 +283,15 @@ static void test_vm_tap_name_table(void)
 		g_assert_true(qm_ipv4_parse(taps[i].ip, &a));
 		bool ok = qm_vm_tap_name(taps[i].instance, a, tap);
 		g_assert_cmpint(ok, ==, taps[i].want != NULL);
+		char prefix[QM_TAP_NAME_SIZE];
+		g_assert_cmpint(qm_vm_tap_prefix(taps[i].instance, prefix), ==,
+				ok);
 		if (ok) {
 			g_assert_cmpstr(tap, ==, taps[i].want);
 			g_assert_cmpuint(strlen(tap), <, 16);   /* IFNAMSIZ */
+			/* the ruleset's wildcard covers every tap */
+			g_assert_true(g_str_has_prefix(tap, prefix));
+			g_assert_cmpuint(strlen(prefix), ==, 9);
 		}
 	}
 	char mac[QM_MAC_STR_SIZE];
