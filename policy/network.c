@@ -185,6 +185,16 @@ const struct pol_vm *pol_system_vm(const struct pol_system *sys,
 	return sys_find_name(sys, name);
 }
 
+const char *pol_rule_source_name(const struct pol_rule *rule)
+{
+	return rule->source.kind == TOK_NAME ? rule->source.value : NULL;
+}
+
+const char *pol_rule_target_name(const struct pol_rule *rule)
+{
+	return rule->target.kind == TOK_NAME ? rule->target.value : NULL;
+}
+
 bool pol_rule_source_matches_vm(const struct pol_rule *rule,
 				const struct pol_system *sys,
 				const struct pol_vm *vm)

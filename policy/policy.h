@@ -280,6 +280,12 @@ bool pol_rule_target_matches(const struct pol_rule *rule,
 struct pol_vm;
 const struct pol_vm *pol_system_vm(const struct pol_system *sys,
 				   const char *name);
+/* The one qube a rule's source (target) names, when it is a plain name
+ * (which matches that qube alone, or sys-net as a network target); NULL
+ * when it is a token that may match several.  Lets a compiler index such
+ * rules instead of matching them against every qube. */
+const char *pol_rule_source_name(const struct pol_rule *rule);
+const char *pol_rule_target_name(const struct pol_rule *rule);
 bool pol_rule_source_matches_vm(const struct pol_rule *rule,
 				const struct pol_system *sys,
 				const struct pol_vm *vm);

@@ -73,6 +73,19 @@ static int str_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Key order of the taps set: a name NUL-padded, a "PREFIX*" as its
+ * prefix (the start of its interval), which no listed tap starts with. */
+static int tap_key_cmp(gconstpointer a, gconstpointer b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t nx = strlen(x), ny = strlen(y);
+
+	nx -= nx > 0 && x[nx - 1] == '*';
+	ny -= ny > 0 && y[ny - 1] == '*';
+	int c = memcmp(x, y, MIN(nx, ny));
+	return c != 0 ? c : (nx > ny) - (nx < ny);
+}
+
 static int addr_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(((const struct qm_net_addr *)a)->tap,
@@ -227,14 +240,25 @@ static void emit_flows(struct qm_net_ruleset *rs, struct verdicts *v,
 	const struct span all = { 0, 65535 };
 	bool any = false;
 
+	if (v->allowed[0]->len == 0 && v->allowed[1]->len == 0 &&
+	    v->icmp != 1 && v->other != 1)
+		return;         /* nothing allowed (the common case) */
 	g_array_append_val(full, all);
 	for (int i = 0; i < 2; i++)
 		spans_normalise(v->allowed[i]);
 
-	/* Protocol numbers with the same allowed ports merge into one range. */
+	/* Protocol numbers with the same allowed ports merge into one
+	 * range.  Only icmp, tcp and udp differ from the other protocols,
+	 * so the numbers are walked as the runs between them: each entry
+	 * of `runs` starts one (the last, 256, only closes the walk). */
+	static const unsigned runs[] = {
+		0, PROTO_ICMP, PROTO_ICMP + 1, PROTO_TCP, PROTO_TCP + 1,
+		PROTO_UDP, PROTO_UDP + 1, 256,
+	};
 	unsigned start = 0;
 	const GArray *cur = NULL;
-	for (unsigned p = 0; p <= 256; p++) {
+	for (size_t r = 0; r < G_N_ELEMENTS(runs); r++) {
+		unsigned p = runs[r];
 		const GArray *ports = NULL;
 		if (p < 256) {
 			if (p == PROTO_TCP)
@@ -365,7 +389,10 @@ static struct qm_net_ruleset *ruleset_new(const struct qm_net_vm *vms,
 		    !g_str_has_prefix(vms[i].tap, rs->tap_prefix))
 			g_ptr_array_add(rs->taps, g_strdup(vms[i].tap));
 	}
-	g_ptr_array_sort(rs->taps, str_cmp);
+	if (rs->tap_prefix != NULL)
+		g_ptr_array_add(rs->taps,
+				g_strconcat(rs->tap_prefix, "*", NULL));
+	g_ptr_array_sort(rs->taps, tap_key_cmp);
 	return rs;
 }
 
@@ -405,16 +432,38 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 	g_autofree const struct pol_rule **rules = NULL;
 	size_t n_rules = pol_policy_service_rules(policy, POL_NET_SERVICE,
 						  &rules);
-	/* Each rule's argument, source and target matches, once. */
+	/* Each rule's argument, once. */
 	g_autofree struct pol_net_match *match = g_new0(struct pol_net_match,
 							n_rules + 1);
-	g_autofree bool *src = g_new0(bool, n_rules * n_vms + 1);
-	g_autofree bool *dst = g_new0(bool, n_rules * (n_vms + 1) + 1);
-	/* The qubes as the policy knows them, looked up once. */
+	g_autofree bool *allow = g_new0(bool, n_rules + 1);
+	/* The qubes as the policy knows them, looked up once, and by name. */
 	g_autofree const struct pol_vm **known =
 		g_new0(const struct pol_vm *, n_vms + 1);
-	for (size_t i = 0; i < n_vms; i++)
+	g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash,
+							 g_str_equal);
+	for (size_t i = 0; i < n_vms; i++) {
 		known[i] = pol_system_vm(sys, vms[i].name);
+		/* A qube the policy does not know (a preloaded disposable)
+		 * matches nothing: it gets nothing. */
+		if (known[i] != NULL)
+			g_hash_table_insert(by_name, (gpointer)vms[i].name,
+					    GSIZE_TO_POINTER(i + 1));
+	}
+	/*
+	 * Sources and targets.  Most rules name one qube (or sys-net):
+	 * those are indexed, and only the others (tags, types, @anyvm) are
+	 * matched against every qube.  `mine[s]` lists the rules whose
+	 * source is qube s, in order.  A rule's target is `tgt[r]`: a qube's
+	 * index, n_vms for sys-net, NO_TARGET for none, or ANY_TARGET when
+	 * it is a token, whose matches are in `dst[r * (n_vms + 1) + t]`.
+	 */
+	enum { NO_TARGET = -1, ANY_TARGET = -2 };
+	g_autofree GArray **mine = g_new0(GArray *, n_vms + 1);
+	g_autofree gssize *tgt = g_new0(gssize, n_rules + 1);
+	g_autoptr(GHashTable) dst = g_hash_table_new_full(NULL, NULL, NULL,
+							  g_free);
+	for (size_t i = 0; i < n_vms; i++)
+		mine[i] = g_array_new(FALSE, FALSE, sizeof(size_t));
 	for (size_t r = 0; r < n_rules; r++) {
 		/* The loader refuses other arguments for qmgr.Network, and
 		 * '*' service rules can only have '*'; should one get through
@@ -424,24 +473,48 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 			g_warning("%s:%u: unexpected network argument: "
 				  "failing closed", pol_rule_file(rules[r]),
 				  pol_rule_line(rules[r]));
+			for (size_t i = 0; i < n_vms; i++)
+				g_array_unref(mine[i]);
 			g_ptr_array_set_size(rs->uplinks, 0);
 			g_array_set_size(rs->addrs, 0);
 			rs->dns_addr = rs->dns_upstream = 0;
 			rs->fail_closed = true;
 			return rs;
 		}
-		for (size_t i = 0; i < n_vms; i++) {
-			/* A qube the policy does not know (a preloaded
-			 * disposable) matches nothing: it gets nothing. */
-			src[r * n_vms + i] = known[i] &&
-				pol_rule_source_matches_vm(rules[r], sys,
-							   known[i]);
-			dst[r * (n_vms + 1) + i] = known[i] &&
-				pol_rule_target_matches_vm(rules[r], sys,
-							   known[i]);
+		allow[r] = pol_rule_action(rules[r]) == POL_ACTION_ALLOW;
+
+		const char *name = pol_rule_source_name(rules[r]);
+		if (name != NULL) {
+			size_t i = GPOINTER_TO_SIZE(
+				g_hash_table_lookup(by_name, name));
+			if (i != 0)
+				g_array_append_val(mine[i - 1], r);
+		} else {
+			for (size_t i = 0; i < n_vms; i++)
+				if (known[i] != NULL &&
+				    pol_rule_source_matches_vm(rules[r], sys,
+							       known[i]))
+					g_array_append_val(mine[i], r);
 		}
-		dst[r * (n_vms + 1) + n_vms] =
-			pol_rule_target_matches_vm(rules[r], sys, NULL);
+
+		name = pol_rule_target_name(rules[r]);
+		if (name != NULL && strcmp(name, POL_NET_UPLINK) == 0) {
+			tgt[r] = (gssize)n_vms;
+		} else if (name != NULL) {
+			size_t i = GPOINTER_TO_SIZE(
+				g_hash_table_lookup(by_name, name));
+			tgt[r] = i != 0 ? (gssize)(i - 1) : NO_TARGET;
+		} else {
+			bool *d = g_new0(bool, n_vms + 1);
+			for (size_t i = 0; i < n_vms; i++)
+				d[i] = known[i] != NULL &&
+				       pol_rule_target_matches_vm(
+					       rules[r], sys, known[i]);
+			d[n_vms] = pol_rule_target_matches_vm(rules[r], sys,
+							      NULL);
+			g_hash_table_insert(dst, GSIZE_TO_POINTER(r + 1), d);
+			tgt[r] = ANY_TARGET;
+		}
 	}
 
 	const char *const *uplinks = (const char *const *)rs->uplinks->pdata;
@@ -450,29 +523,27 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 		v.open[i] = g_array_new(FALSE, FALSE, sizeof(struct span));
 		v.allowed[i] = g_array_new(FALSE, FALSE, sizeof(struct span));
 	}
-	/* The rules whose source is the qube at hand, in order: a qube is
-	 * the source of a few of the rules, so the walk per target is
-	 * short. */
-	g_autofree size_t *mine = g_new(size_t, n_rules + 1);
 	for (size_t s = 0; s < n_vms; s++) {
 		bool via_uplink = vms[s].netvm == NULL ||
 				  strcmp(vms[s].netvm, POL_NET_UPLINK) == 0;
-		size_t n_mine = 0;
-		for (size_t r = 0; r < n_rules; r++)
-			if (src[r * n_vms + s])
-				mine[n_mine++] = r;
+		const size_t *list = (const size_t *)mine[s]->data;
+		size_t n_list = mine[s]->len;
 		/* Targets: every other qube, then sys-net (index n_vms). */
 		for (size_t t = 0; t <= n_vms; t++) {
 			if (t == s || (t == n_vms && !via_uplink))
 				continue;
 			verdicts_reset(&v);
-			for (size_t m = 0; m < n_mine; m++) {
-				size_t r = mine[m];
-				if (!dst[r * (n_vms + 1) + t])
+			for (size_t m = 0; m < n_list; m++) {
+				size_t r = list[m];
+				if (tgt[r] == ANY_TARGET) {
+					const bool *d = g_hash_table_lookup(
+						dst, GSIZE_TO_POINTER(r + 1));
+					if (!d[t])
+						continue;
+				} else if (tgt[r] != (gssize)t) {
 					continue;
-				verdicts_apply(&v, &match[r],
-					       pol_rule_action(rules[r]) ==
-						       POL_ACTION_ALLOW);
+				}
+				verdicts_apply(&v, &match[r], allow[r]);
 			}
 			if (t < n_vms)
 				emit_flows(rs, &v, vms[s].tap, &vms[t].tap, 1);
@@ -480,6 +551,7 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 				emit_flows(rs, &v, vms[s].tap, uplinks,
 					   rs->uplinks->len);
 		}
+		g_array_unref(mine[s]);
 	}
 	for (int i = 0; i < 2; i++) {
 		g_array_unref(v.open[i]);
@@ -488,6 +560,29 @@ struct qm_net_ruleset *qm_net_ruleset_compile(const struct pol_policy *policy,
 	g_array_sort(rs->flows, flow_cmp);
 	g_array_sort(rs->pairs, pair_cmp);
 	return rs;
+}
+
+/* ---- the set of a flow ---- */
+
+const char *const qm_net_fwd_set_names[QM_NET_FWD_N] = {
+	[QM_NET_FWD_ANY] = "fwd_any",
+	[QM_NET_FWD_PROTO] = "fwd_proto",
+	[QM_NET_FWD_PORT] = "fwd_port",
+	[QM_NET_FWD_RANGE] = "fwd_range",
+};
+
+enum qm_net_fwd_set qm_net_flow_set(const struct qm_net_flow *f)
+{
+	bool all_ports = f->port_lo == 0 && f->port_hi == 65535;
+
+	if (f->proto_lo == 0 && f->proto_hi == 255 && all_ports)
+		return QM_NET_FWD_ANY;
+	if (f->proto_lo != f->proto_hi)
+		return QM_NET_FWD_RANGE;
+	if (all_ports)
+		return QM_NET_FWD_PROTO;
+	/* Only protocols with ports get a partial port range. */
+	return f->port_lo == f->port_hi ? QM_NET_FWD_PORT : QM_NET_FWD_RANGE;
 }
 
 /* ---- rendering as nft text ---- */
@@ -553,27 +648,14 @@ static void set_close(GString *out, size_t n)
 
 static void render_taps(GString *out, const struct qm_net_ruleset *rs)
 {
-	size_t n = 0;
-
 	set_open(out, "taps", "ifname", true);
-	/* In key order, as nft lists an interval set. */
-	bool prefix_done = rs->tap_prefix == NULL;
-	for (guint i = 0; i <= rs->taps->len; i++) {
-		const char *tap = i < rs->taps->len
-					  ? g_ptr_array_index(rs->taps, i)
-					  : NULL;
-		if (!prefix_done &&
-		    (tap == NULL || strcmp(rs->tap_prefix, tap) < 0)) {
-			elem_sep(out, n++);
-			g_string_append_printf(out, "\"%s*\"", rs->tap_prefix);
-			prefix_done = true;
-		}
-		if (tap != NULL) {
-			elem_sep(out, n++);
-			g_string_append_printf(out, "\"%s\"", tap);
-		}
+	for (guint i = 0; i < rs->taps->len; i++) {
+		elem_sep(out, i);
+		g_string_append_printf(out, "\"%s\"",
+				       (const char *)g_ptr_array_index(rs->taps,
+								       i));
 	}
-	set_close(out, n);
+	set_close(out, rs->taps->len);
 }
 
 static void chain_open(GString *out, const char *name, const char *type,
@@ -631,19 +713,37 @@ char *qm_net_ruleset_render(const struct qm_net_ruleset *rs)
 	}
 	set_close(out, rs->addrs->len);
 
-	set_open(out, "fwd_allow",
-		 "ifname . ifname . inet_proto . inet_service", true);
-	for (guint i = 0; i < rs->flows->len; i++) {
-		const struct qm_net_flow *f =
-			&g_array_index(rs->flows, struct qm_net_flow, i);
-		elem_sep(out, i);
-		g_string_append_printf(out, "\"%s\" . \"%s\" . ", f->iif,
-				       f->oif);
-		put_proto(out, f->proto_lo, f->proto_hi);
-		g_string_append(out, " . ");
-		put_ports(out, f->port_lo, f->port_hi);
+	static const char *const fwd_types[QM_NET_FWD_N] = {
+		[QM_NET_FWD_ANY] = "ifname . ifname",
+		[QM_NET_FWD_PROTO] = "ifname . ifname . inet_proto",
+		[QM_NET_FWD_PORT] = "ifname . ifname . inet_proto . "
+				    "inet_service",
+		[QM_NET_FWD_RANGE] = "ifname . ifname . inet_proto . "
+				     "inet_service",
+	};
+	for (int k = 0; k < QM_NET_FWD_N; k++) {
+		size_t n = 0;
+		set_open(out, qm_net_fwd_set_names[k], fwd_types[k],
+			 k == QM_NET_FWD_RANGE);
+		for (guint i = 0; i < rs->flows->len; i++) {
+			const struct qm_net_flow *f = &g_array_index(
+				rs->flows, struct qm_net_flow, i);
+			if (qm_net_flow_set(f) != (enum qm_net_fwd_set)k)
+				continue;
+			elem_sep(out, n++);
+			g_string_append_printf(out, "\"%s\" . \"%s\"", f->iif,
+					       f->oif);
+			if (k == QM_NET_FWD_ANY)
+				continue;
+			g_string_append(out, " . ");
+			put_proto(out, f->proto_lo, f->proto_hi);
+			if (k == QM_NET_FWD_PROTO)
+				continue;
+			g_string_append(out, " . ");
+			put_ports(out, f->port_lo, f->port_hi);
+		}
+		set_close(out, n);
 	}
-	set_close(out, rs->flows->len);
 
 	set_open(out, "fwd_pairs", "ifname . ifname", false);
 	for (guint i = 0; i < rs->pairs->len; i++) {
@@ -685,14 +785,25 @@ char *qm_net_ruleset_render(const struct qm_net_ruleset *rs)
 	if (rs->ct_mark)
 		g_string_append_printf(out, "\t\tct mark 0x%08x accept\n",
 				       rs->ct_mark);
-	g_string_append_printf(out,
-		"\t\tct direction original iifname . oifname . meta l4proto . "
-		"th dport @fwd_allow %saccept\n"
-		"\t\tct direction reply oifname . iifname . meta l4proto . "
-		"th sport @fwd_allow %saccept\n"
+	for (int dir = 0; dir < 2; dir++) {
+		for (int k = 0; k < QM_NET_FWD_N; k++) {
+			g_string_append_printf(out, "\t\tct direction %s %s",
+					       dir ? "reply" : "original",
+					       dir ? "oifname . iifname"
+						   : "iifname . oifname");
+			if (k != QM_NET_FWD_ANY)
+				g_string_append(out, " . meta l4proto");
+			if (k == QM_NET_FWD_PORT || k == QM_NET_FWD_RANGE)
+				g_string_append_printf(out, " . th %s",
+						       dir ? "sport" : "dport");
+			g_string_append_printf(out, " @%s %saccept\n",
+					       qm_net_fwd_set_names[k], mark);
+		}
+	}
+	g_string_append(out,
 		"\t\tct direction reply ct state related meta l4proto icmp "
 		"oifname . iifname @fwd_pairs accept\n"
-		"\t\tdrop\n\t}\n\n", mark, mark);
+		"\t\tdrop\n\t}\n\n");
 
 	chain_open(out, "input", "filter", "input", "filter");
 	g_string_append(out, "\t\tiifname @taps drop\n\t}\n\n");

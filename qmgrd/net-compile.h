@@ -79,6 +79,23 @@ struct qm_net_flow {
 	uint16_t port_lo, port_hi;
 };
 
+/*
+ * The set a flow is looked up in.  The kernel loads elements of a plain
+ * (hash) set cheaply, while every element of an interval set (pipapo)
+ * costs time that grows with the set; so only boxes that really are
+ * ranges go to the interval set, and the exact ones to three hash sets
+ * keyed as narrowly as they need (bench/README.md, bench-net).
+ */
+enum qm_net_fwd_set {
+	QM_NET_FWD_ANY,         /* every protocol, every port: iif . oif */
+	QM_NET_FWD_PROTO,       /* one protocol, every port: . l4proto */
+	QM_NET_FWD_PORT,        /* one protocol, one port: . l4proto . port */
+	QM_NET_FWD_RANGE,       /* anything else (interval set) */
+	QM_NET_FWD_N,
+};
+enum qm_net_fwd_set qm_net_flow_set(const struct qm_net_flow *f);
+extern const char *const qm_net_fwd_set_names[QM_NET_FWD_N];
+
 /* A pair of interfaces with some flow allowed (related ICMP errors). */
 struct qm_net_pair {
 	char iif[QM_NET_IFNAME_SIZE];
@@ -92,7 +109,10 @@ struct qm_net_ruleset {
 	 * taps is dropped; only `taps` below is filled. */
 	bool fail_closed;
 	char *tap_prefix;       /* NULL: none */
-	GPtrArray *taps;        /* char *, sorted, without tap_prefix ones */
+	/* char *, the elements of the taps set in key order: each tap not
+	 * under tap_prefix, and the prefix itself as "PREFIX*" (nft's
+	 * wildcard: every name starting with it). */
+	GPtrArray *taps;
 	GPtrArray *uplinks;     /* char *, sorted */
 	GArray *addrs;          /* struct qm_net_addr, sorted by tap */
 	GArray *flows;          /* struct qm_net_flow, sorted, disjoint */

@@ -67,7 +67,10 @@ enum set_id {
 	SET_TAPS = 1,
 	SET_UPLINKS,
 	SET_VM_ADDRS,
-	SET_FWD_ALLOW,
+	SET_FWD_ANY,
+	SET_FWD_PROTO,
+	SET_FWD_PORT,
+	SET_FWD_RANGE,
 	SET_FWD_PAIRS,
 };
 
@@ -255,11 +258,29 @@ static const struct set_desc set_vm_addrs = {
 	"vm_addrs", SET_VM_ADDRS, 0,
 	CONCAT3(TYPE_IFNAME, TYPE_ETHERADDR, TYPE_IPADDR), 16 + 8 + 4, { 0 },
 };
-static const struct set_desc set_fwd_allow = {
-	"fwd_allow", SET_FWD_ALLOW, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-	CONCAT4(TYPE_IFNAME, TYPE_IFNAME, TYPE_INET_PROTOCOL,
-		TYPE_INET_SERVICE),
-	16 + 16 + 4 + 4, { 16, 16, 1, 2 },
+/* Indexed by enum qm_net_fwd_set; names as qm_net_fwd_set_names. */
+static const struct set_desc set_fwd[QM_NET_FWD_N] = {
+	[QM_NET_FWD_ANY] = {
+		"fwd_any", SET_FWD_ANY, 0, CONCAT2(TYPE_IFNAME, TYPE_IFNAME),
+		16 + 16, { 0 },
+	},
+	[QM_NET_FWD_PROTO] = {
+		"fwd_proto", SET_FWD_PROTO, 0,
+		CONCAT3(TYPE_IFNAME, TYPE_IFNAME, TYPE_INET_PROTOCOL),
+		16 + 16 + 4, { 0 },
+	},
+	[QM_NET_FWD_PORT] = {
+		"fwd_port", SET_FWD_PORT, 0,
+		CONCAT4(TYPE_IFNAME, TYPE_IFNAME, TYPE_INET_PROTOCOL,
+			TYPE_INET_SERVICE),
+		16 + 16 + 4 + 4, { 0 },
+	},
+	[QM_NET_FWD_RANGE] = {
+		"fwd_range", SET_FWD_RANGE, NFT_SET_INTERVAL | NFT_SET_CONCAT,
+		CONCAT4(TYPE_IFNAME, TYPE_IFNAME, TYPE_INET_PROTOCOL,
+			TYPE_INET_SERVICE),
+		16 + 16 + 4 + 4, { 16, 16, 1, 2 },
+	},
 };
 static const struct set_desc set_fwd_pairs = {
 	"fwd_pairs", SET_FWD_PAIRS, 0, CONCAT2(TYPE_IFNAME, TYPE_IFNAME),
@@ -293,29 +314,21 @@ static void put_taps(struct batch *b, const struct qm_net_ruleset *rs)
 	struct elems e = { b, &set_taps, NULL, 0 };
 	GArray *starts = g_array_new(FALSE, TRUE, QM_NET_IFNAME_SIZE);
 	uint8_t key[QM_NET_IFNAME_SIZE], end[QM_NET_IFNAME_SIZE];
-	bool prefix_done = rs->tap_prefix == NULL;
-
 	/* Interval starts in key order, each followed by its end. */
-	for (guint i = 0; i <= rs->taps->len; i++) {
-		const char *tap = i < rs->taps->len
-					  ? g_ptr_array_index(rs->taps, i)
-					  : NULL;
-		if (!prefix_done &&
-		    (tap == NULL || strcmp(rs->tap_prefix, tap) < 0)) {
-			ifname_key(key, rs->tap_prefix);
-			memcpy(end, key, sizeof(end));
-			end[strlen(rs->tap_prefix) - 1]++;
-			g_array_append_vals(starts, key, 1);
-			g_array_append_vals(starts, end, 1);
-			prefix_done = true;
-		}
-		if (tap != NULL) {
-			ifname_key(key, tap);
-			memcpy(end, key, sizeof(end));
+	for (guint i = 0; i < rs->taps->len; i++) {
+		const char *tap = g_ptr_array_index(rs->taps, i);
+		size_t len = strlen(tap);
+		ifname_key(key, tap);
+		memcpy(end, key, sizeof(end));
+		if (len >= 2 && tap[len - 1] == '*') {
+			/* "PREFIX*": from "PREFIX\0..." to the next prefix */
+			key[len - 1] = end[len - 1] = 0;
+			end[len - 2]++;
+		} else {
 			key_next(end);
-			g_array_append_vals(starts, key, 1);
-			g_array_append_vals(starts, end, 1);
 		}
+		g_array_append_vals(starts, key, 1);
+		g_array_append_vals(starts, end, 1);
 	}
 	if (starts->len > 0) {
 		memset(key, 0, sizeof(key));
@@ -362,23 +375,33 @@ static void put_elements(struct batch *b, const struct qm_net_ruleset *rs)
 	}
 	elems_flush(&e);
 
-	e.d = &set_fwd_allow;
-	for (guint i = 0; i < rs->flows->len; i++) {
-		const struct qm_net_flow *f =
-			&g_array_index(rs->flows, struct qm_net_flow, i);
-		uint16_t lo = htons(f->port_lo), hi = htons(f->port_hi);
-		memset(key, 0, sizeof(key));
-		ifname_key(key, f->iif);
-		ifname_key(key + 16, f->oif);
-		memcpy(end, key, 32);
-		memset(end + 32, 0, 8);
-		key[32] = f->proto_lo;
-		end[32] = f->proto_hi;
-		memcpy(key + 36, &lo, 2);
-		memcpy(end + 36, &hi, 2);
-		elem_add(&e, key, end, 0);
+	/* One pass per set: a message holds elements of one set. */
+	for (int k = 0; k < QM_NET_FWD_N; k++) {
+		e.d = &set_fwd[k];
+		for (guint i = 0; i < rs->flows->len; i++) {
+			const struct qm_net_flow *f = &g_array_index(
+				rs->flows, struct qm_net_flow, i);
+			if (qm_net_flow_set(f) != (enum qm_net_fwd_set)k)
+				continue;
+			uint16_t lo = htons(f->port_lo);
+			uint16_t hi = htons(f->port_hi);
+			memset(key, 0, sizeof(key));
+			ifname_key(key, f->iif);
+			ifname_key(key + 16, f->oif);
+			key[32] = f->proto_lo;
+			memcpy(key + 36, &lo, 2);
+			if (k != QM_NET_FWD_RANGE) {
+				elem_add(&e, key, NULL, 0);
+				continue;
+			}
+			memcpy(end, key, 32);
+			memset(end + 32, 0, 8);
+			end[32] = f->proto_hi;
+			memcpy(end + 36, &hi, 2);
+			elem_add(&e, key, end, 0);
+		}
+		elems_flush(&e);
 	}
-	elems_flush(&e);
 
 	e.d = &set_fwd_pairs;
 	for (guint i = 0; i < rs->pairs->len; i++) {
@@ -604,8 +627,6 @@ static void put_dstnat(struct batch *b, const struct qm_net_ruleset *rs)
 	}
 }
 
-/* `first` . `second` . meta l4proto . th (sport|dport) @fwd_allow
- * accept, for packets of ct direction `dir`. */
 /* ct mark set MARK (reg 1 is free again after the lookup). */
 static void x_ct_mark_set(struct nftnl_rule *r, uint32_t mark)
 {
@@ -618,7 +639,10 @@ static void x_ct_mark_set(struct nftnl_rule *r, uint32_t mark)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
 }
 
-static void put_fwd_lookup(struct batch *b, uint8_t dir, uint32_t mark)
+/* `first` . `second` [. meta l4proto [. th (sport|dport)]] @fwd_* [ct
+ * mark set MARK] accept, for packets of ct direction `dir`. */
+static void put_fwd_lookup(struct batch *b, uint8_t dir,
+			   enum qm_net_fwd_set k, uint32_t mark)
 {
 	struct nftnl_rule *r = rule_new(b, "forward");
 	bool reply = dir == IP_CT_DIR_REPLY;
@@ -627,23 +651,31 @@ static void put_fwd_lookup(struct batch *b, uint8_t dir, uint32_t mark)
 	x_ct_direction(r, dir);
 	x_meta(r, reply ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
 	x_meta(r, reply ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_2);
-	x_meta(r, NFT_META_L4PROTO, NFT_REG_3);
-	/* A no-op on one byte, but what nft emits for an integer field of
-	 * an interval key. */
-	e = expr(r, "byteorder");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_3);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_3);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
-	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, reply ? 0 : 2, 2,
-		  NFT_REG32_09);
-	x_lookup(r, &set_fwd_allow, false);
+	if (k != QM_NET_FWD_ANY)
+		x_meta(r, NFT_META_L4PROTO, NFT_REG_3);
+	if (k == QM_NET_FWD_RANGE) {
+		/* A no-op on one byte, but what nft emits for an integer
+		 * field of an interval key. */
+		e = expr(r, "byteorder");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_3);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_3);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP,
+				   NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	}
+	if (k == QM_NET_FWD_PORT || k == QM_NET_FWD_RANGE)
+		x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, reply ? 0 : 2, 2,
+			  NFT_REG32_09);
+	x_lookup(r, &set_fwd[k], false);
 	if (mark != 0)
 		x_ct_mark_set(r, mark);
 	x_verdict(r, NF_ACCEPT);
-	rule_put(b, r, "forward",
-		 reply ? "replies of allowed flows" : "allowed flows");
+	g_autofree char *what = g_strdup_printf(
+		"%s, looked up in %s",
+		reply ? "replies of allowed flows" : "allowed flows",
+		set_fwd[k].name);
+	rule_put(b, r, "forward", what);
 }
 
 static void put_forward(struct batch *b, uint32_t mark)
@@ -674,8 +706,10 @@ static void put_forward(struct batch *b, uint32_t mark)
 		x_verdict(r, NF_ACCEPT);
 		rule_put(b, r, "forward", "connections judged by this table");
 	}
-	put_fwd_lookup(b, IP_CT_DIR_ORIGINAL, mark);
-	put_fwd_lookup(b, IP_CT_DIR_REPLY, mark);
+	for (int k = 0; k < QM_NET_FWD_N; k++)
+		put_fwd_lookup(b, IP_CT_DIR_ORIGINAL, k, mark);
+	for (int k = 0; k < QM_NET_FWD_N; k++)
+		put_fwd_lookup(b, IP_CT_DIR_REPLY, k, mark);
 
 	r = rule_new(b, "forward");
 	x_ct_direction(r, IP_CT_DIR_REPLY);
@@ -738,7 +772,8 @@ static void put_ruleset(struct batch *b, const struct qm_net_ruleset *rs)
 
 	put_set(b, &set_uplinks);
 	put_set(b, &set_vm_addrs);
-	put_set(b, &set_fwd_allow);
+	for (int k = 0; k < QM_NET_FWD_N; k++)
+		put_set(b, &set_fwd[k]);
 	put_set(b, &set_fwd_pairs);
 	put_elements(b, rs);
 

@@ -194,8 +194,8 @@ me, mq, mn = statistics.median(e), statistics.median(q), statistics.median(n)
 ratio = mq / me
 ok = ratio >= float(target)
 print("empty:     %.2f Gbit/s median (%.2f-%.2f)" % (me, min(e), max(e)))
-print("qmgr:      %.2f Gbit/s median (%.2f-%.2f), %s rules, %s fwd_allow "
-      "elements" % (mq, min(q), max(q), rules, elements))
+print("qmgr:      %.2f Gbit/s median (%.2f-%.2f), %s rules, %s flows "
+      "(fwd_* elements)" % (mq, min(q), max(q), rules, elements))
 print("ct + NAT:  %.2f Gbit/s median (%.2f-%.2f), conntrack and masquerade "
       "only" % (mn, min(n), max(n)))
 print("ratio:     qmgr / empty %.3f; target >= %s: %s" %

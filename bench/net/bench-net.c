@@ -420,18 +420,22 @@ static bool measure(struct bench *b, unsigned rounds, gint64 seed,
 		return false;
 	}
 
-	guint to_uplink = 0;
+	guint to_uplink = 0, per_set[QM_NET_FWD_N] = { 0 };
 	for (guint i = 0; i < rs->flows->len; i++) {
 		const struct qm_net_flow *f =
 			&g_array_index(rs->flows, struct qm_net_flow, i);
 		to_uplink += !g_str_has_prefix(f->oif, TAP_PREFIX);
+		per_set[qm_net_flow_set(f)]++;
 	}
 	printf("ruleset:   %zu qubes, %zu qmgr.Network rules (%zu KiB of "
-	       "policy) -> fwd_allow %u elements (%u to sys-net, %u qube to "
-	       "qube), fwd_pairs %u, vm_addrs %u; nft text %zu KiB\n",
+	       "policy) -> %u flows (%u to sys-net, %u qube to qube: "
+	       "fwd_any %u, fwd_proto %u, fwd_port %u, fwd_range %u), "
+	       "fwd_pairs %u, vm_addrs %u; nft text %zu KiB\n",
 	       b->w->n_vms, b->w->n_rules, text_len / 1024, rs->flows->len,
-	       to_uplink, rs->flows->len - to_uplink, rs->pairs->len,
-	       rs->addrs->len, strlen(nft_text) / 1024);
+	       to_uplink, rs->flows->len - to_uplink,
+	       per_set[QM_NET_FWD_ANY], per_set[QM_NET_FWD_PROTO],
+	       per_set[QM_NET_FWD_PORT], per_set[QM_NET_FWD_RANGE],
+	       rs->pairs->len, rs->addrs->len, strlen(nft_text) / 1024);
 
 	/* One untimed load of each (the first creates the table; the
 	 * kernel's and nft's caches warm up), and check that both give the
@@ -529,7 +533,7 @@ static bool load_into_netns(struct bench *b, const char *ns)
 	if (!load_qmgrd(b, &compile_ms, &apply_ms, &n_flows))
 		return false;
 	printf("loaded table inet %s into %s: %zu qubes, %zu rules, %zu "
-	       "fwd_allow elements, compile %.1f ms, apply %.1f ms\n", TABLE,
+	       "flows (fwd_* elements), compile %.1f ms, apply %.1f ms\n", TABLE,
 	       ns, b->w->n_vms, b->w->n_rules, n_flows, compile_ms, apply_ms);
 	printf("LOADED elements=%zu rules=%zu vms=%zu\n", n_flows,
 	       b->w->n_rules, b->w->n_vms);

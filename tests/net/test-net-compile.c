@@ -76,10 +76,22 @@ struct compile_case {
 	"\t\tiifname != @taps oifname != @taps accept\n"                      \
 	"\t\tmeta nfproto != ipv4 drop\n"                                     \
 	"\t\tct state invalid,untracked drop\n"                               \
-	"\t\tct direction original iifname . oifname . meta l4proto . th "    \
-	"dport @fwd_allow accept\n"                                           \
+	"\t\tct direction original iifname . oifname "                        \
+	"@fwd_any accept\n"                                                   \
+	"\t\tct direction original iifname . oifname . meta l4proto "         \
+	"@fwd_proto accept\n"                                                 \
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport " \
+	"@fwd_port accept\n"                                                  \
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport " \
+	"@fwd_range accept\n"                                                 \
+	"\t\tct direction reply oifname . iifname "                           \
+	"@fwd_any accept\n"                                                   \
+	"\t\tct direction reply oifname . iifname . meta l4proto "            \
+	"@fwd_proto accept\n"                                                 \
 	"\t\tct direction reply oifname . iifname . meta l4proto . th sport " \
-	"@fwd_allow accept\n"                                                 \
+	"@fwd_port accept\n"                                                  \
+	"\t\tct direction reply oifname . iifname . meta l4proto . th sport " \
+	"@fwd_range accept\n"                                                 \
 	"\t\tct direction reply ct state related meta l4proto icmp oifname "  \
 	". iifname @fwd_pairs accept\n"                                       \
 	"\t\tdrop\n"                                                          \
@@ -121,11 +133,6 @@ struct compile_case {
 	"\t\t\t     \"qmt3\" . 00:16:3e:89:00:03 . 10.137.0.3 }\n"            \
 	"\t}\n\n"
 
-#define FWD_ALLOW_HEAD                                                        \
-	"\tset fwd_allow {\n"                                                 \
-	"\t\ttype ifname . ifname . inet_proto . inet_service\n"              \
-	"\t\tflags interval\n"
-
 #define FWD_PAIRS_HEAD                                                        \
 	"\tset fwd_pairs {\n"                                                 \
 	"\t\ttype ifname . ifname\n"
@@ -165,11 +172,23 @@ static const struct compile_case cases[] = {
 	"\t\t\t     \"qmt3\" . 00:16:3e:89:00:03 . 10.137.0.3 }\n"
 	"\t}\n"
 	"\n"
-	"\tset fwd_allow {\n"
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt2\" . \"eth0\",\n"
+	"\t\t\t     \"qmt3\" . \"eth0\" }\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_range {\n"
 	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
 	"\t\tflags interval\n"
-	"\t\telements = { \"qmt2\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"eth0\" . 0-255 . 0-65535 }\n"
 	"\t}\n"
 	"\n"
 	"\tset fwd_pairs {\n"
@@ -198,10 +217,22 @@ static const struct compile_case cases[] = {
 	"\t\tiifname != @taps oifname != @taps accept\n"
 	"\t\tmeta nfproto != ipv4 drop\n"
 	"\t\tct state invalid,untracked drop\n"
-	"\t\tct direction original iifname . oifname . meta l4proto . th "
-	"dport @fwd_allow accept\n"
+	"\t\tct direction original iifname . oifname "
+	"@fwd_any accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto "
+	"@fwd_proto accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport "
+	"@fwd_port accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport "
+	"@fwd_range accept\n"
+	"\t\tct direction reply oifname . iifname "
+	"@fwd_any accept\n"
+	"\t\tct direction reply oifname . iifname . meta l4proto "
+	"@fwd_proto accept\n"
 	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
-	"@fwd_allow accept\n"
+	"@fwd_port accept\n"
+	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
+	"@fwd_range accept\n"
 	"\t\tct direction reply ct state related meta l4proto icmp oifname . "
 	"iifname @fwd_pairs accept\n"
 	"\t\tdrop\n"
@@ -251,11 +282,23 @@ static const struct compile_case cases[] = {
 	"\t\t\t     \"qmt3\" . 00:16:3e:89:00:03 . 10.137.0.3 }\n"
 	"\t}\n"
 	"\n"
-	"\tset fwd_allow {\n"
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt2\" . \"eth0\",\n"
+	"\t\t\t     \"qmt3\" . \"eth0\" }\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t}\n"
+	"\n"
+	"\tset fwd_range {\n"
 	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
 	"\t\tflags interval\n"
-	"\t\telements = { \"qmt2\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"eth0\" . 0-255 . 0-65535 }\n"
 	"\t}\n"
 	"\n"
 	"\tset fwd_pairs {\n"
@@ -285,10 +328,22 @@ static const struct compile_case cases[] = {
 	"\t\tmeta nfproto != ipv4 drop\n"
 	"\t\tct state invalid,untracked drop\n"
 	"\t\tct mark 0x51c0ffee accept\n"
-	"\t\tct direction original iifname . oifname . meta l4proto . th "
-	"dport @fwd_allow ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction original iifname . oifname "
+	"@fwd_any ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto "
+	"@fwd_proto ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport "
+	"@fwd_port ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction original iifname . oifname . meta l4proto . th dport "
+	"@fwd_range ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction reply oifname . iifname "
+	"@fwd_any ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction reply oifname . iifname . meta l4proto "
+	"@fwd_proto ct mark set 0x51c0ffee accept\n"
 	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
-	"@fwd_allow ct mark set 0x51c0ffee accept\n"
+	"@fwd_port ct mark set 0x51c0ffee accept\n"
+	"\t\tct direction reply oifname . iifname . meta l4proto . th sport "
+	"@fwd_range ct mark set 0x51c0ffee accept\n"
 	"\t\tct direction reply ct state related meta l4proto icmp oifname . "
 	"iifname @fwd_pairs accept\n"
 	"\t\tdrop\n"
@@ -331,13 +386,25 @@ static const struct compile_case cases[] = {
 	.vms = { WORK_PERSONAL },
 	.expected =
 	"table inet qmgr_test {\n"
-	TAPS_WORK_PERSONAL UPLINKS_ETH0 ADDRS_WORK_PERSONAL FWD_ALLOW_HEAD
-	"\t\telements = { \"qmt2\" . \"eth0\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt2\" . \"eth0\" . tcp . 443,\n"
-	"\t\t\t     \"qmt2\" . \"eth0\" . tcp . 7000-7999,\n"
+	TAPS_WORK_PERSONAL UPLINKS_ETH0 ADDRS_WORK_PERSONAL
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt3\" . \"eth0\" }\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t\telements = { \"qmt2\" . \"eth0\" . icmp }\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\telements = { \"qmt2\" . \"eth0\" . tcp . 443 }\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
+	"\t\telements = { \"qmt2\" . \"eth0\" . tcp . 7000-7999,\n"
 	"\t\t\t     \"qmt2\" . \"eth0\" . tcp . 8081-9000,\n"
-	"\t\t\t     \"qmt2\" . \"eth0\" . udp . 50-60,\n"
-	"\t\t\t     \"qmt3\" . \"eth0\" . 0-255 . 0-65535 }\n"
+	"\t\t\t     \"qmt2\" . \"eth0\" . udp . 50-60 }\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
 	"\t\telements = { \"qmt2\" . \"eth0\",\n"
@@ -355,10 +422,22 @@ static const struct compile_case cases[] = {
 	.vms = { WORK_PERSONAL },
 	.expected =
 	"table inet qmgr_test {\n"
-	TAPS_WORK_PERSONAL UPLINKS_ETH0 ADDRS_WORK_PERSONAL FWD_ALLOW_HEAD
+	TAPS_WORK_PERSONAL UPLINKS_ETH0 ADDRS_WORK_PERSONAL
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\telements = { \"qmt2\" . \"eth0\" . udp . 0 }\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
 	"\t\telements = { \"qmt2\" . \"eth0\" . 0-5 . 0-65535,\n"
 	"\t\t\t     \"qmt2\" . \"eth0\" . 7-16 . 0-65535,\n"
-	"\t\t\t     \"qmt2\" . \"eth0\" . udp . 0,\n"
 	"\t\t\t     \"qmt2\" . \"eth0\" . 18-255 . 0-65535 }\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
@@ -402,20 +481,31 @@ static const struct compile_case cases[] = {
 	"\t\t\t     \"qmt3\" . 00:16:3e:89:00:03 . 10.137.0.3,\n"
 	"\t\t\t     \"qmt4\" . 00:16:3e:89:00:04 . 10.137.0.4 }\n"
 	"\t}\n\n"
-	FWD_ALLOW_HEAD
-	"\t\telements = { \"qmt2\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt2\" . \"qmt3\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt2\" . \"qmt4\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt2\" . \"wlan0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"qmt2\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"qmt4\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt3\" . \"wlan0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmt4\" . \"eth0\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt4\" . \"qmt2\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt4\" . \"qmt2\" . tcp . 22,\n"
-	"\t\t\t     \"qmt4\" . \"qmt3\" . icmp . 0-65535,\n"
-	"\t\t\t     \"qmt4\" . \"wlan0\" . icmp . 0-65535 }\n"
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt2\" . \"eth0\",\n"
+	"\t\t\t     \"qmt2\" . \"wlan0\",\n"
+	"\t\t\t     \"qmt3\" . \"eth0\",\n"
+	"\t\t\t     \"qmt3\" . \"wlan0\" }\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t\telements = { \"qmt2\" . \"qmt3\" . icmp,\n"
+	"\t\t\t     \"qmt2\" . \"qmt4\" . icmp,\n"
+	"\t\t\t     \"qmt3\" . \"qmt2\" . icmp,\n"
+	"\t\t\t     \"qmt3\" . \"qmt4\" . icmp,\n"
+	"\t\t\t     \"qmt4\" . \"eth0\" . icmp,\n"
+	"\t\t\t     \"qmt4\" . \"qmt2\" . icmp,\n"
+	"\t\t\t     \"qmt4\" . \"qmt3\" . icmp,\n"
+	"\t\t\t     \"qmt4\" . \"wlan0\" . icmp }\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\telements = { \"qmt4\" . \"qmt2\" . tcp . 22 }\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
 	"\t\telements = { \"qmt2\" . \"eth0\",\n"
@@ -460,9 +550,20 @@ static const struct compile_case cases[] = {
 	"\t\telements = { \"qmt2\" . 00:16:3e:89:00:02 . 10.137.0.2,\n"
 	"\t\t\t     \"qmt5\" . 00:16:3e:89:00:05 . 10.137.0.5 }\n"
 	"\t}\n\n"
-	FWD_ALLOW_HEAD
-	"\t\telements = { \"qmt2\" . \"qmt5\" . udp . 1194,\n"
-	"\t\t\t     \"qmt5\" . \"eth0\" . 0-255 . 0-65535 }\n"
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"qmt5\" . \"eth0\" }\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\telements = { \"qmt2\" . \"qmt5\" . udp . 1194 }\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
 	"\t\telements = { \"qmt2\" . \"qmt5\",\n"
@@ -488,7 +589,18 @@ static const struct compile_case cases[] = {
 	"\tset vm_addrs {\n"
 	"\t\ttype ifname . ether_addr . ipv4_addr\n"
 	"\t}\n\n"
-	FWD_ALLOW_HEAD
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
 	"\t}\n\n"
@@ -564,10 +676,21 @@ static const struct compile_case cases[] = {
 	"\t\t\t     \"qmabcv2\" . 00:16:3e:89:00:02 . 10.137.0.2,\n"
 	"\t\t\t     \"zz1\" . 00:16:3e:89:00:08 . 10.137.0.8 }\n"
 	"\t}\n\n"
-	FWD_ALLOW_HEAD
-	"\t\telements = { \"aaa0\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"qmabcv2\" . \"eth0\" . 0-255 . 0-65535,\n"
-	"\t\t\t     \"zz1\" . \"eth0\" . 0-255 . 0-65535 }\n"
+	"\tset fwd_any {\n"
+	"\t\ttype ifname . ifname\n"
+	"\t\telements = { \"aaa0\" . \"eth0\",\n"
+	"\t\t\t     \"qmabcv2\" . \"eth0\",\n"
+	"\t\t\t     \"zz1\" . \"eth0\" }\n"
+	"\t}\n\n"
+	"\tset fwd_proto {\n"
+	"\t\ttype ifname . ifname . inet_proto\n"
+	"\t}\n\n"
+	"\tset fwd_port {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t}\n\n"
+	"\tset fwd_range {\n"
+	"\t\ttype ifname . ifname . inet_proto . inet_service\n"
+	"\t\tflags interval\n"
 	"\t}\n\n"
 	FWD_PAIRS_HEAD
 	"\t\telements = { \"aaa0\" . \"eth0\",\n"
