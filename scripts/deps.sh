@@ -7,6 +7,8 @@ QMGR_BUILD_PACKAGES=(
 	meson ninja-build gcc pkg-config python3
 	libglib2.0-dev libvirt-dev libxml2-dev libsodium-dev
 	libnftnl-dev libmnl-dev
+	# the GUI: guest compositor, host proxy (docs/gui.md)
+	libwayland-dev wayland-protocols libxkbcommon-dev
 	scdoc
 	# the minimal template is built from Debian packages with these
 	apt e2fsprogs xz-utils gzip binutils
@@ -20,6 +22,8 @@ QMGR_TEST_PACKAGES=(
 	nftables iproute2 dnsmasq-base
 	# bench/net measures forwarding through the table with it
 	iperf3
+	# the GUI tests: a headless compositor, screenshots, typed keys, real apps
+	sway grim wtype foot weston
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 

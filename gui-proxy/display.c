@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The connection to the user's compositor: globals, the GLib source that
+ * reads and dispatches its events, and the seat, whose input goes only to
+ * the guest window that has the keyboard focus or the pointer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <wayland-cursor.h>
+
+#include "proxy.h"
+#include "xdg-shell-client-protocol.h"
+
+/* Every wl_surface the proxy creates (a window's frame and content) has
+ * its struct gp_window as user data. */
+struct gp_window *gp_display_window_from_surface(struct wl_surface *s)
+{
+	return s ? wl_surface_get_user_data(s) : NULL;
+}
+
+void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w)
+{
+	if (dpy->kbd_focus == w)
+		dpy->kbd_focus = NULL;
+	if (dpy->ptr_focus == w)
+		dpy->ptr_focus = NULL;
+}
+
+/* ---- keyboard ---- */
+
+/* Note for all handlers: gp_guest_send() may disconnect the guest (its
+ * queue overflowed, a write failed), which frees its windows. */
+
+static void kbd_keymap(void *data, struct wl_keyboard *kbd, uint32_t format,
+		       int32_t fd, uint32_t size)
+{
+	struct gp_display *dpy = data;
+
+	if (format != WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1 || size == 0 ||
+	    size > QM_GUI_MAX_KEYMAP) {
+		g_warning("ignoring a keymap of format %u, %u bytes", format,
+			  size);
+		close(fd);
+		return;
+	}
+	void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		g_warning("cannot map the keymap: %s", g_strerror(errno));
+		return;
+	}
+	g_free(dpy->keymap);
+	/* the compositor's text ends in a NUL; make sure of it */
+	dpy->keymap = g_malloc(size);
+	memcpy(dpy->keymap, map, size);
+	dpy->keymap[size - 1] = '\0';
+	dpy->keymap_size = strlen(dpy->keymap) + 1;
+	munmap(map, size);
+	for (guint i = 0; i < dpy->guests->len; i++)
+		gp_guest_send_keymap(g_ptr_array_index(dpy->guests, i));
+}
+
+static void kbd_enter(void *data, struct wl_keyboard *kbd, uint32_t serial,
+		      struct wl_surface *surface, struct wl_array *keys)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = gp_display_window_from_surface(surface);
+
+	dpy->kbd_focus = w;
+	if (!w)
+		return;
+	/* Keys already held are not forwarded: they were pressed for
+	 * someone else. */
+	struct gp_guest *g = w->guest;
+	gp_guest_send(g, QM_GUI_FOCUS_IN, w->id, NULL, 0);
+	if (g->fd >= 0)         /* else disconnected: w is gone */
+		gp_guest_send(g, QM_GUI_MODIFIERS, w->id, &dpy->mods,
+			      sizeof(dpy->mods));
+}
+
+static void kbd_leave(void *data, struct wl_keyboard *kbd, uint32_t serial,
+		      struct wl_surface *surface)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->kbd_focus;
+
+	dpy->kbd_focus = NULL;
+	if (w)
+		gp_guest_send(w->guest, QM_GUI_FOCUS_OUT, w->id, NULL, 0);
+}
+
+static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
+		    uint32_t time, uint32_t key, uint32_t state)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->kbd_focus;
+	struct qm_gui_key k = {
+		.time_ms = time,
+		.key = key,
+		.pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED,
+	};
+
+	if (w)
+		gp_guest_send(w->guest, QM_GUI_KEY, w->id, &k, sizeof(k));
+}
+
+static void kbd_modifiers(void *data, struct wl_keyboard *kbd,
+			  uint32_t serial, uint32_t depressed,
+			  uint32_t latched, uint32_t locked, uint32_t group)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->kbd_focus;
+
+	dpy->mods = (struct qm_gui_modifiers){ depressed, latched, locked,
+					       group };
+	if (w)
+		gp_guest_send(w->guest, QM_GUI_MODIFIERS, w->id, &dpy->mods,
+			      sizeof(dpy->mods));
+}
+
+static void kbd_repeat_info(void *data, struct wl_keyboard *kbd,
+			    int32_t rate, int32_t delay)
+{
+	/* Key repeat is the guest's business (its compositor repeats). */
+}
+
+static const struct wl_keyboard_listener keyboard_listener = {
+	.keymap = kbd_keymap,
+	.enter = kbd_enter,
+	.leave = kbd_leave,
+	.key = kbd_key,
+	.modifiers = kbd_modifiers,
+	.repeat_info = kbd_repeat_info,
+};
+
+/* ---- pointer ---- */
+
+/* Only the inset content surface counts: over the border the pointer is
+ * the proxy's. */
+static struct gp_window *content_window(struct wl_surface *surface)
+{
+	struct gp_window *w = gp_display_window_from_surface(surface);
+
+	return w && w->content == surface ? w : NULL;
+}
+
+static void send_motion(struct gp_window *w, uint32_t time, wl_fixed_t x,
+			wl_fixed_t y)
+{
+	struct qm_gui_pointer p = { time, x, y };
+
+	gp_guest_send(w->guest, QM_GUI_POINTER_MOTION, w->id, &p, sizeof(p));
+}
+
+static void ptr_enter(void *data, struct wl_pointer *ptr, uint32_t serial,
+		      struct wl_surface *surface, wl_fixed_t x, wl_fixed_t y)
+{
+	struct gp_display *dpy = data;
+
+	/* Over the border and over guest content alike: the host's cursor
+	 * (guest cursor images are not shown, see docs/gui.md). */
+	if (dpy->cursor_surface)
+		wl_pointer_set_cursor(ptr, serial, dpy->cursor_surface,
+				      dpy->cursor_hot_x, dpy->cursor_hot_y);
+	dpy->ptr_focus = content_window(surface);
+	if (dpy->ptr_focus)
+		send_motion(dpy->ptr_focus, 0, x, y);
+}
+
+static void ptr_leave(void *data, struct wl_pointer *ptr, uint32_t serial,
+		      struct wl_surface *surface)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->ptr_focus;
+
+	dpy->ptr_focus = NULL;
+	if (w)
+		gp_guest_send(w->guest, QM_GUI_POINTER_LEAVE, w->id, NULL, 0);
+}
+
+static void ptr_motion(void *data, struct wl_pointer *ptr, uint32_t time,
+		       wl_fixed_t x, wl_fixed_t y)
+{
+	struct gp_display *dpy = data;
+
+	if (dpy->ptr_focus)
+		send_motion(dpy->ptr_focus, time, x, y);
+}
+
+static void ptr_button(void *data, struct wl_pointer *ptr, uint32_t serial,
+		       uint32_t time, uint32_t button, uint32_t state)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->ptr_focus;
+	struct qm_gui_button b = {
+		.time_ms = time,
+		.button = button,
+		.pressed = state == WL_POINTER_BUTTON_STATE_PRESSED,
+	};
+
+	if (w)
+		gp_guest_send(w->guest, QM_GUI_BUTTON, w->id, &b, sizeof(b));
+}
+
+static void ptr_axis(void *data, struct wl_pointer *ptr, uint32_t time,
+		     uint32_t axis, wl_fixed_t value)
+{
+	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->ptr_focus;
+	struct qm_gui_axis a = { time, axis, value };
+
+	if (w && axis <= 1)
+		gp_guest_send(w->guest, QM_GUI_AXIS, w->id, &a, sizeof(a));
+}
+
+static const struct wl_pointer_listener pointer_listener = {
+	.enter = ptr_enter,
+	.leave = ptr_leave,
+	.motion = ptr_motion,
+	.button = ptr_button,
+	.axis = ptr_axis,
+};
+
+/* ---- seat, output, globals ---- */
+
+static void seat_capabilities(void *data, struct wl_seat *seat, uint32_t caps)
+{
+	struct gp_display *dpy = data;
+	bool kbd = caps & WL_SEAT_CAPABILITY_KEYBOARD;
+	bool ptr = caps & WL_SEAT_CAPABILITY_POINTER;
+
+	if (kbd && !dpy->keyboard) {
+		dpy->keyboard = wl_seat_get_keyboard(seat);
+		wl_keyboard_add_listener(dpy->keyboard, &keyboard_listener, dpy);
+	} else if (!kbd && dpy->keyboard) {
+		wl_keyboard_release(dpy->keyboard);
+		dpy->keyboard = NULL;
+		dpy->kbd_focus = NULL;
+	}
+	if (ptr && !dpy->pointer) {
+		dpy->pointer = wl_seat_get_pointer(seat);
+		wl_pointer_add_listener(dpy->pointer, &pointer_listener, dpy);
+	} else if (!ptr && dpy->pointer) {
+		wl_pointer_release(dpy->pointer);
+		dpy->pointer = NULL;
+		dpy->ptr_focus = NULL;
+	}
+}
+
+static void seat_name(void *data, struct wl_seat *seat, const char *name)
+{
+}
+
+static const struct wl_seat_listener seat_listener = {
+	.capabilities = seat_capabilities,
+	.name = seat_name,
+};
+
+static void output_geometry(void *data, struct wl_output *o, int32_t x,
+			    int32_t y, int32_t pw, int32_t ph, int32_t subpixel,
+			    const char *make, const char *model,
+			    int32_t transform)
+{
+}
+
+static void output_mode(void *data, struct wl_output *o, uint32_t flags,
+			int32_t width, int32_t height, int32_t refresh)
+{
+	struct gp_display *dpy = data;
+
+	if (flags & WL_OUTPUT_MODE_CURRENT) {
+		dpy->output_width = width;
+		dpy->output_height = height;
+	}
+}
+
+static void output_done(void *data, struct wl_output *o)
+{
+}
+
+static void output_scale(void *data, struct wl_output *o, int32_t factor)
+{
+}
+
+static const struct wl_output_listener output_listener = {
+	.geometry = output_geometry,
+	.mode = output_mode,
+	.done = output_done,
+	.scale = output_scale,
+};
+
+static void wm_base_ping(void *data, struct xdg_wm_base *base,
+			 uint32_t serial)
+{
+	xdg_wm_base_pong(base, serial);
+}
+
+static const struct xdg_wm_base_listener wm_base_listener = {
+	.ping = wm_base_ping,
+};
+
+static void registry_global(void *data, struct wl_registry *reg,
+			    uint32_t name, const char *iface, uint32_t version)
+{
+	struct gp_display *dpy = data;
+
+	/* wl_surface.damage_buffer needs wl_compositor version 4. */
+	if (strcmp(iface, wl_compositor_interface.name) == 0 && version >= 4) {
+		dpy->compositor = wl_registry_bind(reg, name,
+			&wl_compositor_interface, 4);
+	} else if (strcmp(iface, wl_subcompositor_interface.name) == 0) {
+		dpy->subcompositor = wl_registry_bind(reg, name,
+			&wl_subcompositor_interface, 1);
+	} else if (strcmp(iface, wl_shm_interface.name) == 0) {
+		dpy->shm = wl_registry_bind(reg, name, &wl_shm_interface, 1);
+	} else if (strcmp(iface, xdg_wm_base_interface.name) == 0) {
+		dpy->wm_base = wl_registry_bind(reg, name,
+			&xdg_wm_base_interface, MIN(version, 2));
+		xdg_wm_base_add_listener(dpy->wm_base, &wm_base_listener, dpy);
+	} else if (strcmp(iface, wl_seat_interface.name) == 0 && !dpy->seat) {
+		dpy->seat = wl_registry_bind(reg, name, &wl_seat_interface,
+					     MIN(version, 5));
+		wl_seat_add_listener(dpy->seat, &seat_listener, dpy);
+	} else if (strcmp(iface, wl_output_interface.name) == 0 &&
+		   !dpy->output) {
+		/* The first output sizes popups; multi-output policy later. */
+		dpy->output = wl_registry_bind(reg, name, &wl_output_interface,
+					       MIN(version, 2));
+		wl_output_add_listener(dpy->output, &output_listener, dpy);
+	}
+}
+
+static void registry_global_remove(void *data, struct wl_registry *reg,
+				   uint32_t name)
+{
+}
+
+static const struct wl_registry_listener registry_listener = {
+	.global = registry_global,
+	.global_remove = registry_global_remove,
+};
+
+/* ---- the GLib source ---- */
+
+struct wl_source {
+	GSource base;
+	struct gp_display *dpy;
+	gpointer tag;
+	GIOCondition events;
+	bool reading;
+};
+
+static gboolean wl_source_prepare(GSource *base, gint *timeout)
+{
+	struct wl_source *s = (struct wl_source *)base;
+	struct wl_display *d = s->dpy->display;
+
+	*timeout = -1;
+	while (wl_display_prepare_read(d) != 0) {
+		if (wl_display_dispatch_pending(d) < 0)
+			return TRUE;    /* dispatch() reports the error */
+	}
+	s->reading = true;
+	/* Flush before sleeping; if the socket is full, wake for POLLOUT.
+	 * (Changing the events wakes the main context: only on a change.) */
+	GIOCondition want = G_IO_IN | G_IO_ERR | G_IO_HUP;
+	if (wl_display_flush(d) < 0 && errno == EAGAIN)
+		want |= G_IO_OUT;
+	if (want != s->events) {
+		g_source_modify_unix_fd(base, s->tag, want);
+		s->events = want;
+	}
+	return FALSE;
+}
+
+static gboolean wl_source_check(GSource *base)
+{
+	struct wl_source *s = (struct wl_source *)base;
+	GIOCondition rev = g_source_query_unix_fd(base, s->tag);
+
+	if (!s->reading)
+		return TRUE;
+	s->reading = false;
+	if (rev & (G_IO_IN | G_IO_ERR | G_IO_HUP)) {
+		wl_display_read_events(s->dpy->display);
+		return TRUE;
+	}
+	wl_display_cancel_read(s->dpy->display);
+	return rev & G_IO_OUT;
+}
+
+static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
+				   gpointer data)
+{
+	struct wl_source *s = (struct wl_source *)base;
+	struct wl_display *d = s->dpy->display;
+
+	if (wl_display_dispatch_pending(d) < 0 ||
+	    wl_display_get_error(d) != 0) {
+		g_warning("lost the connection to the compositor: %s",
+			  g_strerror(wl_display_get_error(d)));
+		s->dpy->lost = true;
+		g_main_loop_quit(s->dpy->loop);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void wl_source_finalize(GSource *base)
+{
+	struct wl_source *s = (struct wl_source *)base;
+
+	if (s->reading)
+		wl_display_cancel_read(s->dpy->display);
+}
+
+static GSourceFuncs wl_source_funcs = {
+	.prepare = wl_source_prepare,
+	.check = wl_source_check,
+	.dispatch = wl_source_dispatch,
+	.finalize = wl_source_finalize,
+};
+
+/* The theme's arrow, from XCURSOR_THEME / XCURSOR_SIZE as other clients;
+ * without a theme the compositor's last cursor stays. */
+static void load_cursor(struct gp_display *dpy)
+{
+	const char *size_env = g_getenv("XCURSOR_SIZE");
+	int size = size_env ? atoi(size_env) : 24;
+	struct wl_cursor *c = NULL;
+
+	dpy->cursor_theme = wl_cursor_theme_load(g_getenv("XCURSOR_THEME"),
+						 size > 0 ? size : 24,
+						 dpy->shm);
+	if (dpy->cursor_theme) {
+		c = wl_cursor_theme_get_cursor(dpy->cursor_theme, "left_ptr");
+		if (!c)
+			c = wl_cursor_theme_get_cursor(dpy->cursor_theme,
+						       "default");
+	}
+	if (!c || c->image_count == 0)
+		return;
+	struct wl_cursor_image *img = c->images[0];
+	dpy->cursor_surface = wl_compositor_create_surface(dpy->compositor);
+	wl_surface_attach(dpy->cursor_surface,
+			  wl_cursor_image_get_buffer(img), 0, 0);
+	wl_surface_damage_buffer(dpy->cursor_surface, 0, 0,
+				 (int32_t)img->width, (int32_t)img->height);
+	wl_surface_commit(dpy->cursor_surface);
+	dpy->cursor_hot_x = (int32_t)img->hotspot_x;
+	dpy->cursor_hot_y = (int32_t)img->hotspot_y;
+}
+
+bool gp_display_init(struct gp_display *dpy)
+{
+	dpy->display = wl_display_connect(NULL);
+	if (!dpy->display) {
+		g_printerr("gui-proxy: cannot connect to the Wayland "
+			   "compositor (is WAYLAND_DISPLAY set?)\n");
+		return false;
+	}
+	dpy->registry = wl_display_get_registry(dpy->display);
+	wl_registry_add_listener(dpy->registry, &registry_listener, dpy);
+	/* globals, then the events their binding produced (seat, output) */
+	wl_display_roundtrip(dpy->display);
+	wl_display_roundtrip(dpy->display);
+	if (!dpy->compositor || !dpy->subcompositor || !dpy->shm ||
+	    !dpy->wm_base) {
+		g_printerr("gui-proxy: the compositor lacks wl_compositor "
+			   "(version 4), wl_subcompositor, wl_shm or "
+			   "xdg_wm_base\n");
+		return false;
+	}
+
+	load_cursor(dpy);
+
+	GSource *src = g_source_new(&wl_source_funcs, sizeof(struct wl_source));
+	struct wl_source *s = (struct wl_source *)src;
+	s->dpy = dpy;
+	s->events = G_IO_IN | G_IO_ERR | G_IO_HUP;
+	s->tag = g_source_add_unix_fd(src, wl_display_get_fd(dpy->display),
+				      s->events);
+	g_source_attach(src, NULL);
+	dpy->source = src;
+	return true;
+}
+
+void gp_display_finish(struct gp_display *dpy)
+{
+	if (dpy->source) {
+		g_source_destroy(dpy->source);
+		g_source_unref(dpy->source);
+	}
+	if (dpy->cursor_surface)
+		wl_surface_destroy(dpy->cursor_surface);
+	if (dpy->cursor_theme)
+		wl_cursor_theme_destroy(dpy->cursor_theme);
+	if (dpy->keyboard)
+		wl_keyboard_release(dpy->keyboard);
+	if (dpy->pointer)
+		wl_pointer_release(dpy->pointer);
+	if (dpy->seat)
+		wl_seat_release(dpy->seat);
+	if (dpy->output)
+		wl_output_destroy(dpy->output);
+	if (dpy->wm_base)
+		xdg_wm_base_destroy(dpy->wm_base);
+	if (dpy->shm)
+		wl_shm_destroy(dpy->shm);
+	if (dpy->subcompositor)
+		wl_subcompositor_destroy(dpy->subcompositor);
+	if (dpy->compositor)
+		wl_compositor_destroy(dpy->compositor);
+	if (dpy->registry)
+		wl_registry_destroy(dpy->registry);
+	if (dpy->display) {
+		wl_display_flush(dpy->display);
+		wl_display_disconnect(dpy->display);
+	}
+	g_free(dpy->keymap);
+}

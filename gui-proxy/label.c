@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Label colours and the --guest NAME:COLOR:SOCKET argument. */
+#include <string.h>
+
+#include "proxy.h"
+
+/* Qubes OS's label colours. */
+static const struct {
+	const char *name;
+	uint32_t rgb;
+} labels[] = {
+	{ "red", 0xcc0000 },
+	{ "orange", 0xf57900 },
+	{ "yellow", 0xedd400 },
+	{ "green", 0x73d216 },
+	{ "gray", 0x555753 },
+	{ "blue", 0x3465a4 },
+	{ "purple", 0x75507b },
+	{ "black", 0x000000 },
+};
+
+bool gp_label_parse(const char *s, uint32_t *rgb)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(labels); i++) {
+		if (strcmp(s, labels[i].name) == 0) {
+			*rgb = labels[i].rgb;
+			return true;
+		}
+	}
+	if (s[0] != '#' || strlen(s) != 7)
+		return false;
+	for (int i = 1; i < 7; i++)
+		if (!g_ascii_isxdigit(s[i]))
+			return false;
+	*rgb = (uint32_t)g_ascii_strtoull(s + 1, NULL, 16);
+	return true;
+}
+
+/* The name goes into app_ids (qmgr.NAME.APP) and titles: qube names are
+ * already restricted by qmgrd, this keeps the proxy safe on its own. */
+static bool name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 31 || !g_ascii_isalpha(name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isalnum(name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			return false;
+	return true;
+}
+
+bool gp_guest_config_parse(const char *arg, struct gp_guest_config *cfg,
+			   GError **error)
+{
+	g_auto(GStrv) parts = g_strsplit(arg, ":", 3);
+
+	if (g_strv_length(parts) != 3 || parts[2][0] == '\0') {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--guest '%s': expected NAME:COLOR:SOCKET", arg);
+		return false;
+	}
+	if (!name_ok(parts[0])) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--guest '%s': bad name '%s' (a letter, then up "
+			    "to 30 letters, digits, '-' or '_')", arg,
+			    parts[0]);
+		return false;
+	}
+	if (!gp_label_parse(parts[1], &cfg->color)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--guest '%s': unknown colour '%s' (use #rrggbb "
+			    "or red, orange, yellow, green, gray, blue, "
+			    "purple, black)", arg, parts[1]);
+		return false;
+	}
+	cfg->name = g_strdup(parts[0]);
+	cfg->socket_path = g_strdup(parts[2]);
+	return true;
+}
+
+void gp_guest_config_finish(struct gp_guest_config *cfg)
+{
+	g_clear_pointer(&cfg->name, g_free);
+	g_clear_pointer(&cfg->socket_path, g_free);
+}

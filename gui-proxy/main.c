@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * gui-proxy: shows guests' windows on the user's Wayland desktop, each
+ * with a border in its qube's label colour that the guest cannot cover.
+ * See gui-proxy(1) and docs/gui.md.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib-unix.h>
+
+#include "config.h"
+#include "proxy.h"
+
+static gboolean on_signal(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_CONTINUE;
+}
+
+int main(int argc, char **argv)
+{
+	g_auto(GStrv) guest_args = NULL;
+	gboolean version = FALSE;
+	GOptionEntry entries[] = {
+		{ "guest", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &guest_args,
+		  "A guest's GUI channel (repeatable)", "NAME:COLOR:SOCKET" },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version,
+		  "Print the version and exit", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+	struct gp_display dpy = { 0 };
+	int ret = 1;
+
+	g_option_context_set_summary(ctx,
+		"Shows the windows of guests on this Wayland desktop, with a "
+		"border in\neach guest's label colour. COLOR is #rrggbb or "
+		"red, orange, yellow,\ngreen, gray, blue, purple, black.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		g_printerr("gui-proxy: %s (see --help)\n", err->message);
+		return 2;
+	}
+	if (version) {
+		printf("gui-proxy %s\n", QMGR_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		g_printerr("gui-proxy: unexpected argument '%s' (see --help)\n",
+			   argv[1]);
+		return 2;
+	}
+	if (!guest_args || !guest_args[0]) {
+		g_printerr("gui-proxy: no guests: give --guest "
+			   "NAME:COLOR:SOCKET (see --help)\n");
+		return 2;
+	}
+
+	dpy.guests = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)gp_guest_destroy);
+	for (char **a = guest_args; *a; a++) {
+		struct gp_guest_config cfg = { 0 };
+
+		if (!gp_guest_config_parse(*a, &cfg, &err)) {
+			g_printerr("gui-proxy: %s\n", err->message);
+			ret = 2;
+			goto out;
+		}
+		for (guint i = 0; i < dpy.guests->len; i++) {
+			struct gp_guest *o = g_ptr_array_index(dpy.guests, i);
+
+			if (g_str_equal(o->cfg.name, cfg.name)) {
+				g_printerr("gui-proxy: guest '%s' given twice\n",
+					   cfg.name);
+				gp_guest_config_finish(&cfg);
+				ret = 2;
+				goto out;
+			}
+		}
+		g_ptr_array_add(dpy.guests, gp_guest_create(&dpy, &cfg));
+		gp_guest_config_finish(&cfg);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	dpy.loop = g_main_loop_new(NULL, FALSE);
+	if (!gp_display_init(&dpy))
+		goto out;
+	g_unix_signal_add(SIGINT, on_signal, dpy.loop);
+	g_unix_signal_add(SIGTERM, on_signal, dpy.loop);
+	for (guint i = 0; i < dpy.guests->len; i++)
+		gp_guest_start(g_ptr_array_index(dpy.guests, i));
+	g_main_loop_run(dpy.loop);
+	ret = dpy.lost ? 1 : 0;
+out:
+	/* Guests first: their windows use the display's globals. */
+	g_clear_pointer(&dpy.guests, g_ptr_array_unref);
+	gp_display_finish(&dpy);
+	g_clear_pointer(&dpy.loop, g_main_loop_unref);
+	return ret;
+}
