@@ -204,15 +204,25 @@ bool agent_proc_start(const struct agent_proc_spec *spec,
 		}
 	}
 	guint n_extra = spec->env ? g_strv_length((char **)spec->env) : 0;
-	g_auto(GStrv) envp = g_new0(char *, 6 + n_extra);
-	envp[0] = g_strconcat("HOME=", home, NULL);
-	envp[1] = g_strconcat("USER=", user, NULL);
-	envp[2] = g_strconcat("LOGNAME=", user, NULL);
-	envp[3] = g_strconcat("SHELL=", shell, NULL);
-	envp[4] = g_strconcat("PATH=", c.uid == 0 ? ROOT_PATH : USER_PATH,
-			      NULL);
+	g_auto(GStrv) envp = g_new0(char *, 8 + n_extra);
+	guint n_env = 0;
+	envp[n_env++] = g_strconcat("HOME=", home, NULL);
+	envp[n_env++] = g_strconcat("USER=", user, NULL);
+	envp[n_env++] = g_strconcat("LOGNAME=", user, NULL);
+	envp[n_env++] = g_strconcat("SHELL=", shell, NULL);
+	envp[n_env++] = g_strconcat("PATH=", c.uid == 0 ? ROOT_PATH
+							 : USER_PATH, NULL);
+	/* The user's session of the qube's GUI (qmgr-gui-agent, started by
+	 * the template's gui-session script): apps find its compositor. */
+	g_autofree char *runtime = g_strdup_printf("/run/user/%u",
+						   (unsigned)c.uid);
+	g_autofree char *wl = g_build_filename(runtime, "wayland-0", NULL);
+	if (g_file_test(wl, G_FILE_TEST_EXISTS)) {
+		envp[n_env++] = g_strconcat("XDG_RUNTIME_DIR=", runtime, NULL);
+		envp[n_env++] = g_strdup("WAYLAND_DISPLAY=wayland-0");
+	}
 	for (guint i = 0; i < n_extra; i++)
-		envp[5 + i] = g_strdup(spec->env[i]);
+		envp[n_env++] = g_strdup(spec->env[i]);
 	g_autofree char *fail_prefix = g_strdup_printf(
 		"qmgr-agent: cannot run the command as %s: ", user);
 

@@ -279,7 +279,7 @@ static bool prop_change_allowed(struct qm_call *c, struct qm_vm *vm,
 	/* What the running domain was built from cannot change under it. */
 	static const char *const live_fixed[] = { "template", "memory",
 						  "vcpus", "kernelopts",
-						  "netvm" };
+						  "netvm", "gui" };
 	for (size_t i = 0; i < G_N_ELEMENTS(live_fixed); i++) {
 		if (strcmp(def->name, live_fixed[i]) == 0 &&
 		    !qm_vm_is_down(vm)) {

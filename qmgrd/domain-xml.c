@@ -6,6 +6,7 @@
 #include <libxml/xpathInternals.h>
 #include <string.h>
 
+#include "gui-proto.h"
 #include "xml-util.h"
 
 static xmlNode *child(xmlNode *parent, const char *name, const char *text)
@@ -108,6 +109,16 @@ char *qm_domain_xml_build(const struct qm_domain_spec *s)
 	xmlNode *tgt = child(ch, "target", NULL);
 	attr(tgt, "type", "virtio");
 	attr(tgt, "name", QM_AGENT_PORT);
+	if (s->gui_socket != NULL) {
+		ch = child(dev, "channel", NULL);
+		attr(ch, "type", "unix");
+		src = child(ch, "source", NULL);
+		attr(src, "mode", "bind");
+		attr(src, "path", s->gui_socket);
+		tgt = child(ch, "target", NULL);
+		attr(tgt, "type", "virtio");
+		attr(tgt, "name", QM_GUI_PORT_NAME);
+	}
 	if (s->net_tap != NULL)
 		add_interface(dev, s);
 	xmlNode *serial = child(dev, "serial", NULL);

@@ -26,6 +26,8 @@ struct qm_domain_spec {
 	const char *root_disk;     /* qcow2 */
 	const char *private_disk;  /* qcow2 */
 	const char *agent_socket;  /* unix socket QEMU listens on */
+	/* the GUI channel's (common/gui-proto.h), NULL: no GUI */
+	const char *gui_socket;
 	const char *console_log;
 	/* Network (docs/network.md): NULL for none, else a virtio
 	 * NIC with MAC net_mac on a tap named net_tap that libvirt makes

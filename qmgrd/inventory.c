@@ -47,6 +47,7 @@ void qm_inventory_destroy(struct qm_inventory *inv)
 	g_hash_table_destroy(inv->global);
 	g_hash_table_destroy(inv->ip_pending);
 	g_free(inv->path);
+	g_free(inv->run_dir);
 	g_free(inv);
 }
 
@@ -129,6 +130,12 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 			g_strlcpy(buf, QM_NET_DNS, sizeof(buf));
 		return g_strdup(buf);
 	}
+	if (strcmp(name, "gui_socket") == 0) {
+		g_autofree char *gui = qm_inventory_prop(inv, vm, "gui");
+		if (inv->run_dir == NULL || strcmp(gui, "True") != 0)
+			return g_strdup("");
+		return qm_inventory_gui_socket(inv->run_dir, vm->name);
+	}
 	const char *set = qm_vm_prop_get_set(vm, name);
 	if (set != NULL)
 		return g_strdup(set);
@@ -161,6 +168,8 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup("0");
 	if (strcmp(name, "provides_network") == 0)
 		return g_strdup("False");
+	if (strcmp(name, "gui") == 0)
+		return g_strdup("True");
 	if (strcmp(name, "netvm") == 0) {
 		/* As Qubes: templates have no network; a disposable has its
 		 * disposable template's; other qubes the host's uplink. */
@@ -179,6 +188,11 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup(QM_NETVM_UPLINK);
 	}
 	return g_strdup("");
+}
+
+char *qm_inventory_gui_socket(const char *run_dir, const char *name)
+{
+	return g_build_filename(run_dir, "vms", name, "gui.sock", NULL);
 }
 
 char *qm_inventory_users_of(const struct qm_inventory *inv,

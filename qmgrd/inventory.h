@@ -33,7 +33,13 @@ struct qm_inventory {
 	/* addresses given to qubes being created, not in `vms` yet:
 	 * address -> struct qm_vm * (net-addr.c) */
 	GHashTable *ip_pending;
+	/* qmgrd's run directory, where a qube's sockets are (its
+	 * gui_socket); NULL: none shown */
+	char *run_dir;
 };
+
+/* The GUI channel's socket of qube `name` under `run_dir`. */
+char *qm_inventory_gui_socket(const char *run_dir, const char *name);
 
 struct qm_inventory *qm_inventory_create(const char *path);
 void qm_inventory_destroy(struct qm_inventory *inv);

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <grp.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -374,6 +376,24 @@ static gboolean start_timed_out(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* QEMU made the GUI channel's socket: the user session's gui-proxy
+ * (group qmgr, as for the admin socket) may connect to it.  QEMU takes
+ * one connection at a time. */
+static void share_gui_socket(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *path = qm_inventory_gui_socket(d->paths.run,
+							 vm->name);
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return;         /* started without a GUI channel */
+	struct group *gr = getgrnam("qmgr");
+	if (gr != NULL && chown(path, 0, gr->gr_gid) < 0)
+		g_warning("%s: cannot give %s to group qmgr: %s", vm->name,
+			  path, g_strerror(errno));
+	if (chmod(path, 0660) < 0)
+		g_warning("%s: cannot make %s usable by group qmgr: %s",
+			  vm->name, path, g_strerror(errno));
+}
+
 static void on_created(GError *error, void *data)
 {
 	struct runtime *rt = data;
@@ -398,6 +418,7 @@ static void on_created(GError *error, void *data)
 	rt->timer = g_timeout_add_seconds(rt->d->start_timeout_s,
 					  start_timed_out, rt);
 	qm_net_vm_started(rt->d, vm);
+	share_gui_socket(rt->d, vm);
 	g_autofree char *path = agent_socket_path(rt->d, vm->name);
 	attach_agent(rt, path);
 }
@@ -490,6 +511,7 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		return NULL;
 	}
 	g_autofree char *sock = agent_socket_path(d, vm->name);
+	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
@@ -514,6 +536,7 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		.root_disk = root,
 		.private_disk = priv,
 		.agent_socket = sock,
+		.gui_socket = *gui ? gui : NULL,
 		.console_log = console,
 		.net_tap = net ? n.tap : NULL,
 		.net_mac = net ? n.mac : NULL,
@@ -640,6 +663,8 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_mkdir_with_parents(run_dir, 0755);
 	g_autofree char *sock = agent_socket_path(d, vm->name);
 	g_unlink(sock);
+	g_autofree char *gui = qm_inventory_gui_socket(d->paths.run, vm->name);
+	g_unlink(gui);
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 

@@ -166,6 +166,11 @@ static const struct qm_prop_def prop_defs[] = {
 	{ "gateway", QM_PROP_STRING, true,
 	  "its default gateway (the host side of its tap device)" },
 	{ "dns", QM_PROP_STRING, true, "the DNS server it is told to use" },
+	{ "gui", QM_PROP_BOOL, false,
+	  "has a GUI channel: gui-proxy shows its windows (docs/gui.md); "
+	  "from its next start" },
+	{ "gui_socket", QM_PROP_STRING, true,
+	  "the unix socket of its GUI channel (group qmgr; empty: no GUI)" },
 	{ NULL },
 };
 

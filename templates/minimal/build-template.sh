@@ -18,12 +18,13 @@ set -euo pipefail
 
 usage() {
 	echo "usage: $0 --srcdir DIR --outdir DIR --workdir DIR --cachedir DIR" \
-		"--agent FILE --version VERSION [--install FILE:DEST]..." >&2
+		"--agent FILE --version VERSION [--name NAME]" \
+		"[--install FILE:DEST]... [--data PATH]..." >&2
 	exit 2
 }
 
-srcdir= outdir= workdir= cachedir= agent= version=
-installs=()
+srcdir= outdir= workdir= cachedir= agent= version= name=minimal
+installs=() datas=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--srcdir) srcdir=$2 ;;
@@ -33,6 +34,9 @@ while [ $# -gt 0 ]; do
 	--agent) agent=$2 ;;
 	--version) version=$2 ;;
 	--install) installs+=("$2") ;;
+	# a file or directory of the host copied as it is (fonts, ...)
+	--data) datas+=("$2") ;;
+	--name) name=$2 ;;
 	*) usage ;;
 	esac
 	shift 2 || usage
@@ -242,6 +246,11 @@ for spec in "${installs[@]}"; do
 	copy_with_libs "$(realpath "$src")" "$dest"
 	strip --strip-unneeded "$root$dest" 2>/dev/null || true
 done
+for path in "${datas[@]}"; do
+	[ -e "$path" ] || die "--data $path: no such file or directory"
+	mkdir -p "$root$(dirname "$path")"
+	cp -a "$path" "$root$(dirname "$path")/"
+done
 # Busybox's mke2fs only makes ext2; the private volume is ext4, made by
 # the guest on first boot (e2fsprogs from the host, same Debian release).
 mke2fs=$(command -v mke2fs)
@@ -250,7 +259,7 @@ ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"
 cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
 
 cat >"$root/etc/qmgr-template" <<INFO
-name=minimal
+name=$name
 version=$version
 kernel=$kernel_release
 INFO
@@ -279,7 +288,7 @@ mv "$outdir/vmlinux.tmp" "$outdir/vmlinux"
 cat >"$outdir/template.conf.tmp" <<CONF
 # Written by templates/minimal/build-template.sh
 [Template]
-name=minimal
+name=$name
 version=$version
 kernel_version=$kernel_release
 # Uncompressed ELF with a PVH entry point: boots faster (QEMU -kernel loads

@@ -90,6 +90,14 @@ qvm-run -p work 'test -e /tmp/mark' && ok "the command ran" || not_ok "the comma
 refuse "qvm-run refuses an unknown qube" "does not exist" qvm-run -p nosuch true
 check "write to the private volume (home) and the root" bash -c \
 	"qvm-run -p work 'echo keep > ~/file' && qvm-run -p -u root work 'echo gone > /etc/marker'"
+gs=$(qvm-prefs work gui_socket)
+want_group=$(getent group qmgr >/dev/null && echo qmgr || stat -c %G "$gs" 2>/dev/null)
+if [ -S "$gs" ] && [ "$(stat -c '%a %G' "$gs")" = "660 $want_group" ]; then
+	ok "the GUI channel's socket exists for group qmgr ($gs)"
+else
+	not_ok "the GUI channel's socket exists for group qmgr" "$gs: $(stat -c '%F %a %U:%G' "$gs" 2>&1)"
+fi
+refuse "gui_socket is read-only" "read-only" qvm-prefs work gui_socket /tmp/x
 refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
 refuse "memory cannot change while running" "while it is Running" qvm-prefs work memory 400
 refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f work
