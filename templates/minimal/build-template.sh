@@ -18,12 +18,14 @@ set -euo pipefail
 
 usage() {
 	echo "usage: $0 --srcdir DIR --outdir DIR --workdir DIR --cachedir DIR" \
-		"--agent FILE --version VERSION [--name NAME]" \
-		"[--install FILE:DEST]... [--data PATH]..." >&2
+		"--agent FILE --version VERSION [--name NAME] [--revision N]" \
+		"[--install FILE:DEST]... [--data PATH]..." \
+		"[--sign KEY --signer QVM_TEMPLATE]" >&2
 	exit 2
 }
 
-srcdir= outdir= workdir= cachedir= agent= version= name=minimal
+srcdir= outdir= workdir= cachedir= agent= version= name=minimal revision=1
+sign_key= signer=
 installs=() datas=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,6 +39,10 @@ while [ $# -gt 0 ]; do
 	# a file or directory of the host copied as it is (fonts, ...)
 	--data) datas+=("$2") ;;
 	--name) name=$2 ;;
+	--revision) revision=$2 ;;
+	# signs the outputs (MANIFEST, MANIFEST.sig) with qvm-template
+	--sign) sign_key=$2 ;;
+	--signer) signer=$2 ;;
 	*) usage ;;
 	esac
 	shift 2 || usage
@@ -290,6 +296,7 @@ cat >"$outdir/template.conf.tmp" <<CONF
 [Template]
 name=$name
 version=$version
+revision=$revision
 kernel_version=$kernel_release
 # Uncompressed ELF with a PVH entry point: boots faster (QEMU -kernel loads
 # it directly); kernel_bzimage is the same kernel as Debian ships it.
@@ -304,6 +311,15 @@ vcpus=$VCPUS
 agent_port=$PORT_NAME
 CONF
 mv "$outdir/template.conf.tmp" "$outdir/template.conf"
+
+# The signature covers every file of the directory (docs/templates.md).
+if [ -n "$sign_key" ]; then
+	[ -n "$signer" ] || die "--sign needs --signer (qvm-template)"
+	"$signer" sign "$outdir" --key "$sign_key" >&2 ||
+		die "cannot sign the template"
+else
+	rm -f "$outdir/MANIFEST" "$outdir/MANIFEST.sig"
+fi
 
 log "done: $(du -h --apparent-size "$outdir/vmlinuz" | cut -f1) bzImage," \
 	"$(du -h --apparent-size "$outdir/vmlinux" | cut -f1) vmlinux ($(du -h "$outdir/vmlinux" | cut -f1) allocated)," \

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvm-template: signed templates (docs/templates.md, "Signing").
+ *
+ *   qvm-template keygen NAME [--dir DIR]
+ *   qvm-template sign TEMPLATE-DIR --key NAME.key
+ *   qvm-template verify TEMPLATE-DIR [--keys-dir DIR]
+ *
+ * Installing, listing, removing and rolling back revisions are not built
+ * yet (issue 7).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#include <sodium.h>
+
+#include "atomic-file.h"
+#include "template-sign.h"
+
+#define DEFAULT_KEYS_DIR QMGR_SYSCONFDIR "/qmgr/template-keys"
+
+static const char usage[] =
+	"usage: qvm-template keygen NAME [--dir DIR]\n"
+	"       qvm-template sign TEMPLATE-DIR --key NAME.key\n"
+	"       qvm-template verify TEMPLATE-DIR [--keys-dir DIR]\n";
+
+static int fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("qvm-template: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+static int cmd_keygen(const char *name, const char *dir)
+{
+	g_autoptr(GError) error = NULL;
+	struct qm_tpl_key key;
+	if (!qm_tpl_key_generate(name, &key, &error))
+		return fail("%s", error->message);
+	g_autofree char *kfile = g_strconcat(name, ".key", NULL);
+	g_autofree char *pfile = g_strconcat(name, ".pub", NULL);
+	g_autofree char *kpath = g_build_filename(dir, kfile, NULL);
+	g_autofree char *ppath = g_build_filename(dir, pfile, NULL);
+	if (g_file_test(kpath, G_FILE_TEST_EXISTS) ||
+	    g_file_test(ppath, G_FILE_TEST_EXISTS)) {
+		sodium_memzero(&key, sizeof(key));
+		return fail("%s or %s exists: not overwriting a key (remove it "
+			    "first, or choose another name)", kpath, ppath);
+	}
+	g_autofree char *secret = qm_tpl_key_format(&key, true);
+	g_autofree char *public = qm_tpl_key_format(&key, false);
+	sodium_memzero(&key, sizeof(key));
+	bool ok = qm_atomic_write(kpath, secret, strlen(secret), 0600,
+				  &error) &&
+		  qm_atomic_write(ppath, public, strlen(public), 0644, &error);
+	sodium_memzero(secret, strlen(secret));
+	if (!ok)
+		return fail("%s", error->message);
+	printf("secret key: %s (keep it off the machines that install "
+	       "templates)\npublic key: %s (copy it to %s/ to trust what it "
+	       "signs)\n", kpath, ppath, DEFAULT_KEYS_DIR);
+	return 0;
+}
+
+static int cmd_sign(const char *dir, const char *key_path)
+{
+	g_autoptr(GError) error = NULL;
+	struct qm_tpl_key key;
+	if (key_path == NULL)
+		return fail("sign: --key NAME.key is needed");
+	if (!qm_tpl_key_load(key_path, true, &key, &error))
+		return fail("%s", error->message);
+	bool ok = qm_tpl_dir_sign(dir, &key, &error);
+	g_autofree char *name = g_strdup(key.name);
+	sodium_memzero(&key, sizeof(key));
+	if (!ok)
+		return fail("cannot sign %s: %s", dir, error->message);
+	printf("signed %s with key %s\n", dir, name);
+	return 0;
+}
+
+static int cmd_verify(const char *dir, const char *keys_dir)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *key = NULL;
+	g_autoptr(qm_tpl_manifest) m = qm_tpl_dir_verify(
+		dir, keys_dir ? keys_dir : DEFAULT_KEYS_DIR, &key, &error);
+	if (m == NULL)
+		return fail("%s", error->message);
+	printf("%s: template %s %s revision %u, %u files, signed by %s\n",
+	       dir, m->name, m->version, m->revision, m->files->len, key);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	g_autofree char *dir = NULL, *key = NULL, *keys_dir = NULL;
+	GOptionEntry entries[] = {
+		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir,
+		  "keygen: where to write NAME.key and NAME.pub (.)", "DIR" },
+		{ "key", 0, 0, G_OPTION_ARG_FILENAME, &key,
+		  "sign: the secret key file", "NAME.key" },
+		{ "keys-dir", 0, 0, G_OPTION_ARG_FILENAME, &keys_dir,
+		  "verify: the trusted public keys (" DEFAULT_KEYS_DIR ")",
+		  "DIR" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(
+		"keygen|sign|verify ARG - signed templates");
+	g_autoptr(GError) error = NULL;
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		fprintf(stderr, "qvm-template: %s\n%s", error->message, usage);
+		return 2;
+	}
+	if (argc != 3) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1], *arg = argv[2];
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(arg, dir ? dir : ".");
+	if (strcmp(cmd, "sign") == 0)
+		return cmd_sign(arg, key);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(arg, keys_dir);
+	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "list") == 0 ||
+	    strcmp(cmd, "remove") == 0 || strcmp(cmd, "rollback") == 0)
+		return fail("%s: not implemented yet (issue 7); keygen, sign "
+			    "and verify are", cmd);
+	fprintf(stderr, "qvm-template: unknown command \"%s\"\n%s", cmd,
+		usage);
+	return 2;
+}
