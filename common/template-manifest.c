@@ -45,7 +45,7 @@ bool qm_tpl_file_name_is_valid(const char *name)
 }
 
 /* A template's name: as a qube's (letter first, at most 31). */
-static bool template_name_ok(const char *s)
+bool qm_tpl_template_name_is_valid(const char *s)
 {
 	size_t n = strlen(s);
 	return n >= 1 && n <= 31 && g_ascii_isalpha(s[0]) &&
@@ -153,7 +153,7 @@ struct qm_tpl_manifest *qm_tpl_manifest_parse(const char *untrusted,
 		return fail(error, 0, what, "%u lines: needs name, version, "
 			    "revision and at least one file", n_lines), NULL;
 	if ((v = keyword_value(lines[1], "name")) == NULL ||
-	    !template_name_ok(v))
+	    !qm_tpl_template_name_is_valid(v))
 		return fail(error, 2, what, "expected \"name NAME\" (a letter, "
 			    "then letters, digits, '_', '.', '-'; at most "
 			    "31)"), NULL;

@@ -72,8 +72,9 @@ struct qm_tpl_key {
 	uint8_t sk[QM_TPL_SK_SIZE];     /* when has_secret */
 };
 
-/* Names: a template file, a key, a template. */
+/* Names: a template file or key; a template (as a qube's name). */
 bool qm_tpl_file_name_is_valid(const char *name);
+bool qm_tpl_template_name_is_valid(const char *name);
 
 /* Parses a MANIFEST's bytes (not NUL-terminated); NULL with an error
  * naming the line and what is wrong. */

@@ -5,9 +5,11 @@
  *   qvm-template keygen NAME [--dir DIR]
  *   qvm-template sign TEMPLATE-DIR --key NAME.key
  *   qvm-template verify TEMPLATE-DIR [--keys-dir DIR]
+ *   qvm-template install TEMPLATE-DIR [--keys-dir DIR] [--allow-unsigned]
+ *   qvm-template list | rollback NAME | remove NAME      [--store DIR]
  *
- * Installing, listing, removing and rolling back revisions are not built
- * yet (issue 7).
+ * install, list, rollback and remove work on the template store
+ * (template-store.h).
  */
 #include "config.h"
 
@@ -18,13 +20,19 @@
 
 #include "atomic-file.h"
 #include "template-sign.h"
+#include "template-store.h"
 
 #define DEFAULT_KEYS_DIR QMGR_SYSCONFDIR "/qmgr/template-keys"
+#define DEFAULT_STORE QMGR_LOCALSTATEDIR "/lib/qmgr/template-store"
 
 static const char usage[] =
 	"usage: qvm-template keygen NAME [--dir DIR]\n"
 	"       qvm-template sign TEMPLATE-DIR --key NAME.key\n"
-	"       qvm-template verify TEMPLATE-DIR [--keys-dir DIR]\n";
+	"       qvm-template verify TEMPLATE-DIR [--keys-dir DIR]\n"
+	"       qvm-template install TEMPLATE-DIR [--keys-dir DIR] "
+	"[--allow-unsigned] [--store DIR]\n"
+	"       qvm-template list [--store DIR]\n"
+	"       qvm-template rollback|remove NAME [--store DIR]\n";
 
 static int fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
@@ -100,9 +108,77 @@ static int cmd_verify(const char *dir, const char *keys_dir)
 	return 0;
 }
 
+static void print_entry(const struct qm_tpl_store_entry *e)
+{
+	printf("%-20s %-12s %-9u %s", e->name, e->current_version,
+	       e->current, e->current_signer ? e->current_signer
+					      : "UNSIGNED");
+	if (e->previous)
+		printf("  (previous: %s revision %u)", e->previous_version,
+		       e->previous);
+	putchar('\n');
+}
+
+static int cmd_install(const char *src, const char *store,
+		       const char *keys_dir, bool allow_unsigned)
+{
+	g_autoptr(GError) error = NULL;
+	struct qm_tpl_store_entry *e = NULL;
+	if (!qm_tpl_store_install(store, src, keys_dir, allow_unsigned, &e,
+				  &error))
+		return fail("%s", error->message);
+	printf("installed %s %s revision %u%s%s", e->name, e->current_version,
+	       e->current, e->current_signer ? ", signed by " : " UNSIGNED",
+	       e->current_signer ? e->current_signer : "");
+	if (e->previous)
+		printf("; revision %u kept for rollback", e->previous);
+	putchar('\n');
+	qm_tpl_store_entry_free(e);
+	return 0;
+}
+
+static int cmd_list(const char *store)
+{
+	g_autoptr(GError) error = NULL;
+	if (!qm_tpl_store_recover(store, &error))
+		return fail("%s", error->message);
+	g_autoptr(GPtrArray) all = qm_tpl_store_list(store, &error);
+	if (all == NULL)
+		return fail("%s", error->message);
+	printf("%-20s %-12s %-9s %s\n", "NAME", "VERSION", "REVISION",
+	       "SIGNED BY");
+	for (guint i = 0; i < all->len; i++)
+		print_entry(g_ptr_array_index(all, i));
+	return 0;
+}
+
+static int cmd_rollback(const char *name, const char *store)
+{
+	g_autoptr(GError) error = NULL;
+	struct qm_tpl_store_entry *e = NULL;
+	if (!qm_tpl_store_rollback(store, name, &e, &error))
+		return fail("%s", error->message);
+	printf("%s: revision %u (%s) is current again; revision %u is "
+	       "previous\n", e->name, e->current, e->current_version,
+	       e->previous);
+	qm_tpl_store_entry_free(e);
+	return 0;
+}
+
+static int cmd_remove(const char *name, const char *store)
+{
+	g_autoptr(GError) error = NULL;
+	if (!qm_tpl_store_remove(store, name, &error))
+		return fail("%s", error->message);
+	printf("removed template %s\n", name);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	g_autofree char *dir = NULL, *key = NULL, *keys_dir = NULL;
+	g_autofree char *store = NULL;
+	gboolean allow_unsigned = FALSE;
 	GOptionEntry entries[] = {
 		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir,
 		  "keygen: where to write NAME.key and NAME.pub (.)", "DIR" },
@@ -111,16 +187,25 @@ int main(int argc, char **argv)
 		{ "keys-dir", 0, 0, G_OPTION_ARG_FILENAME, &keys_dir,
 		  "verify: the trusted public keys (" DEFAULT_KEYS_DIR ")",
 		  "DIR" },
+		{ "store", 0, 0, G_OPTION_ARG_FILENAME, &store,
+		  "install, list, rollback, remove: the template store ("
+		  DEFAULT_STORE ")", "DIR" },
+		{ "allow-unsigned", 0, 0, G_OPTION_ARG_NONE, &allow_unsigned,
+		  "install: accept a template without a signature (warns)",
+		  NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"keygen|sign|verify ARG - signed templates");
+		"keygen|sign|verify|install|list|rollback|remove [ARG] - signed templates");
 	g_autoptr(GError) error = NULL;
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		fprintf(stderr, "qvm-template: %s\n%s", error->message, usage);
 		return 2;
 	}
+	const char *st = store ? store : DEFAULT_STORE;
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return cmd_list(st);
 	if (argc != 3) {
 		fputs(usage, stderr);
 		return 2;
@@ -132,10 +217,14 @@ int main(int argc, char **argv)
 		return cmd_sign(arg, key);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(arg, keys_dir);
-	if (strcmp(cmd, "install") == 0 || strcmp(cmd, "list") == 0 ||
-	    strcmp(cmd, "remove") == 0 || strcmp(cmd, "rollback") == 0)
-		return fail("%s: not implemented yet (issue 7); keygen, sign "
-			    "and verify are", cmd);
+	if (strcmp(cmd, "install") == 0)
+		return cmd_install(arg, st, keys_dir ? keys_dir
+						      : DEFAULT_KEYS_DIR,
+				   allow_unsigned);
+	if (strcmp(cmd, "rollback") == 0)
+		return cmd_rollback(arg, st);
+	if (strcmp(cmd, "remove") == 0)
+		return cmd_remove(arg, st);
 	fprintf(stderr, "qvm-template: unknown command \"%s\"\n%s", cmd,
 		usage);
 	return 2;

@@ -96,5 +96,82 @@ refuse "a key name with a path in the signature is refused" "bad key name" "$QT"
 fresh "$T/x"; sed -i '/^revision=/d' "$T/x/template.conf"
 refuse "signing needs a revision in template.conf" "needs name, version and revision" "$QT" sign "$T/x" --key "$T/keys/release.key"
 
+# --- the store: install, list, rollback, remove
+S=$T/store
+K=(--keys-dir "$T/trusted" --store "$S")
+rev() { # DIR REVISION: re-version a fresh template and sign it
+	fresh "$1"; sed -i "s/^revision=.*/revision=$2/" "$1/template.conf"
+	"$QT" sign "$1" --key "$T/keys/release.key" >/dev/null
+}
+state() { tr '\n' ' ' <"$S/minimal/state"; }
+rev "$T/r3" 3; rev "$T/r4" 4; rev "$T/r5" 5
+refuse "install refuses an unsigned template" "not signed" "$QT" install "$T/x" "${K[@]}"
+[ ! -e "$S/minimal" ] && [ -z "$(ls -A "$S" 2>/dev/null)" ] && ok "nothing is left in the store" || not_ok "nothing is left in the store" "$(ls -la "$S")"
+check "install revision 3" "$QT" install "$T/r3" "${K[@]}"
+same_list() { # WANT: the list's line for minimal
+	local got; got=$("$QT" list --store "$S" | awk '$1 == "minimal"' | tr -s ' ')
+	[ "$got" = "$1" ] || { echo "got: $got"; return 1; }
+}
+check "list shows revision 3, signed by release" same_list "minimal 0.1.0 3 release"
+check "install revision 4 keeps 3" "$QT" install "$T/r4" "${K[@]}"
+check "list shows 4 with 3 as previous" same_list "minimal 0.1.0 4 release (previous: 0.1.0 revision 3)"
+refuse "an older revision is refused" "not newer than the installed revision 4" "$QT" install "$T/r3" "${K[@]}"
+before=$(state)
+cp -r "$T/r5" "$T/bad5"; printf 'x' >>"$T/bad5/root.img"
+refuse "a tampered revision is refused" "root.img: does not match the signed manifest" "$QT" install "$T/bad5" "${K[@]}"
+[ "$(state)" = "$before" ] && [ "$(ls "$S/minimal" | tr '\n' ' ')" = "3 4 state " ] && [ -z "$(ls -A "$S" | grep incoming)" ] \
+	&& ok "a refused install changes nothing in the store" || not_ok "a refused install changes nothing in the store" "$(state)" "$(ls -la "$S" "$S/minimal")"
+cp -r "$T/r5" "$T/ln5"; ln -s /etc/passwd "$T/ln5/extra"
+refuse "a template directory holding a link is refused" "not a regular file" "$QT" install "$T/ln5" "${K[@]}"
+check "rollback returns to revision 3" "$QT" rollback minimal --store "$S"
+check "list after rollback: 3, previous 4" same_list "minimal 0.1.0 3 release (previous: 0.1.0 revision 4)"
+check "rollback again returns to 4" "$QT" rollback minimal --store "$S"
+check "install revision 5: 4 is kept, 3 goes" "$QT" install "$T/r5" "${K[@]}"
+[ "$(ls "$S/minimal" | tr '\n' ' ')" = "4 5 state " ] && ok "two revisions on disk" || not_ok "two revisions on disk" "$(ls "$S/minimal")"
+# the installed copy keeps the root image's holes
+alloc=$(du -k "$S/minimal/5/root.img" | cut -f1)
+[ "$alloc" -lt 400 ] && ok "the copy of the root image is sparse" || not_ok "the copy of the root image is sparse" "${alloc} KiB"
+
+# a crash mid-install: a half copy and a complete but unswitched revision
+mkdir -p "$S/.incoming-crash1" "$S/minimal/6"; printf 'half' >"$S/.incoming-crash1/root.img"
+cp "$T/r5"/* "$S/minimal/6/"
+check "list after a crash" same_list "minimal 0.1.0 5 release (previous: 0.1.0 revision 4)"
+[ ! -e "$S/.incoming-crash1" ] && [ ! -e "$S/minimal/6" ] && ok "what a crash left is cleaned up, the state stays" || not_ok "what a crash left is cleaned up, the state stays" "$(ls -la "$S" "$S/minimal")"
+# kill -9 during installs: the store is always the old or the new state
+fresh "$T/big"; sed -i "s/^revision=.*/revision=9/" "$T/big/template.conf"
+head -c 40000000 /dev/urandom >"$T/big/root.img"
+"$QT" sign "$T/big" --key "$T/keys/release.key" >/dev/null
+good=0
+for delay in 0.02 0.05 0.1 0.2 0.4; do
+	"$QT" install "$T/big" "${K[@]}" >/dev/null 2>&1 & p=$!
+	sleep "$delay"; kill -9 $p 2>/dev/null; wait $p 2>/dev/null
+	s=$(state)
+	case "$s" in
+	"[Store] current=5 previous=4 "|"[Store] current=9 previous=5 ") good=$((good + 1)) ;;
+	*) echo "# after kill at $delay s: $s" ;;
+	esac
+	"$QT" list --store "$S" >/dev/null || echo "# list fails after kill at $delay s"
+	if [ "$s" = "[Store] current=9 previous=5 " ]; then
+		"$QT" rollback minimal --store "$S" >/dev/null
+		"$QT" remove minimal --store "$S" >/dev/null
+		"$QT" install "$T/r4" "${K[@]}" >/dev/null
+		"$QT" install "$T/r5" "${K[@]}" >/dev/null
+	fi
+done
+[ $good = 5 ] && ok "kill -9 during install leaves the old or the new state, 5 of 5" || not_ok "kill -9 during install leaves the old or the new state, 5 of 5" "good: $good"
+check "verify the current revision in the store" "$QT" verify "$S/minimal/5" --keys-dir "$T/trusted"
+
+fresh "$T/u"; sed -i "s/^revision=.*/revision=7/" "$T/u/template.conf"
+if out=$("$QT" install "$T/u" --allow-unsigned "${K[@]}" 2>&1) && [[ $out == *"warning"*"not signed"* ]]; then
+	ok "--allow-unsigned installs an unsigned template with a warning"
+else
+	not_ok "--allow-unsigned installs an unsigned template with a warning" "$out"
+fi
+check "list shows it UNSIGNED" same_list "minimal 0.1.0 7 UNSIGNED (previous: 0.1.0 revision 5)"
+check "remove" "$QT" remove minimal --store "$S"
+[ ! -e "$S/minimal" ] && ok "removed from the store" || not_ok "removed from the store"
+refuse "rollback of an absent template" "not installed" "$QT" rollback minimal --store "$S"
+refuse "remove refuses a path" "bad template name" "$QT" remove ../etc --store "$S"
+
 echo "1..$n"
 [ "$fails" = 0 ]
