@@ -12,6 +12,7 @@
 
 #include "atomic-file.h"
 #include "template-sign.h"
+#include "template-tar.h"
 
 #define STORE_ERROR g_quark_from_static_string("qm-template-store-error")
 #define STATE "state"
@@ -313,16 +314,9 @@ static bool unsigned_identity(const char *dir, char **name, guint32 *rev,
 	return true;
 }
 
-/* Copies `src` into the new directory `tmpl`, verifies the copy and
- * makes it the current revision; *name gets the template's name. */
-static bool install_copy(const char *store, const char *tmpl, const char *src,
-			 const char *keys_dir, bool allow_unsigned,
-			 char **name, GError **error)
+/* Copies the files of the template directory `src` into `dst`. */
+static bool copy_dir(const char *src, const char *dst, GError **error)
 {
-	guint32 rev = 0;
-
-	/* The copy is what gets verified and installed: the source may
-	 * change under us, the copy does not. */
 	g_autoptr(GDir) d = g_dir_open(src, 0, error);
 	if (d == NULL)
 		return false;
@@ -335,9 +329,33 @@ static bool install_copy(const char *store, const char *tmpl, const char *src,
 			return false;
 		}
 		g_autofree char *from = g_build_filename(src, n, NULL);
-		g_autofree char *to = g_build_filename(tmpl, n, NULL);
+		g_autofree char *to = g_build_filename(dst, n, NULL);
 		if (!copy_sparse(from, to, error))
 			return false;
+	}
+	return true;
+}
+
+/* Copies `src` (a directory or a tarball) into the new directory `tmpl`, verifies the copy and
+ * makes it the current revision; *name gets the template's name. */
+static bool install_copy(const char *store, const char *tmpl, const char *src,
+			 const char *keys_dir, bool allow_unsigned,
+			 char **name, GError **error)
+{
+	guint32 rev = 0;
+
+	/* The copy is what gets verified and installed: the source may
+	 * change under us, the copy does not. */
+	if (g_file_test(src, G_FILE_TEST_IS_REGULAR)) {
+		g_autoptr(GFile) f = g_file_new_for_path(src);
+		g_autoptr(GFileInputStream) in = g_file_read(f, NULL, error);
+		if (in == NULL ||
+		    !qm_tar_extract(G_INPUT_STREAM(in), tmpl, error)) {
+			g_prefix_error(error, "%s: ", src);
+			return false;
+		}
+	} else if (!copy_dir(src, tmpl, error)) {
+		return false;
 	}
 	g_autofree char *sig = g_build_filename(tmpl, QM_TPL_SIGNATURE, NULL);
 	if (allow_unsigned && !g_file_test(sig, G_FILE_TEST_EXISTS)) {

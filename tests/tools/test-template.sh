@@ -173,5 +173,63 @@ check "remove" "$QT" remove minimal --store "$S"
 refuse "rollback of an absent template" "not installed" "$QT" rollback minimal --store "$S"
 refuse "remove refuses a path" "bad template name" "$QT" remove ../etc --store "$S"
 
+# --- tarballs
+S=$T/tstore
+K=(--keys-dir "$T/trusted" --store "$S")
+rev "$T/tr" 3
+tar czf "$T/t.tgz" -C "$T" tr
+check "install a gzip tarball of a template directory" "$QT" install "$T/t.tgz" "${K[@]}"
+rev "$T/tr" 4
+tar cf "$T/t.tar" -C "$T/tr" .
+check "install a plain tarball made with tar -C DIR ." "$QT" install "$T/t.tar" "${K[@]}"
+check "the tarball's template is current" same_list "minimal 0.1.0 4 release (previous: 0.1.0 revision 3)"
+before=$(state)
+rev "$T/tr" 5
+tar czf "$T/t5.tgz" -C "$T" tr
+head -c $(( $(stat -c %s "$T/t5.tgz") * 2 / 3 )) "$T/t5.tgz" >"$T/trunc.tgz"
+refuse "a truncated gzip tarball is refused" "tarball" "$QT" install "$T/trunc.tgz" "${K[@]}"
+tar cf "$T/t5.tar" -C "$T" tr
+head -c 200000 "$T/t5.tar" >"$T/trunc.tar"
+refuse "a truncated tarball is refused" "truncated" "$QT" install "$T/trunc.tar" "${K[@]}"
+# hostile tarballs, made member by member
+python3 - "$T" "$T/tr" <<'PY'
+import io, os, sys, tarfile
+T, src = sys.argv[1], sys.argv[2]
+def make(name, members, fmt=tarfile.GNU_FORMAT):
+    with tarfile.open(os.path.join(T, name), "w", format=fmt) as t:
+        for m in members:
+            if isinstance(m, str):
+                t.add(os.path.join(src, m), arcname=m)
+            else:
+                info, data = m
+                t.addfile(info, io.BytesIO(data) if data is not None else None)
+files = sorted(os.listdir(src))
+def info(name, type=tarfile.REGTYPE, size=0, link=""):
+    i = tarfile.TarInfo(name); i.type = type; i.size = size; i.linkname = link
+    return i
+make("dotdot.tar", files + [(info("../evil", size=4), b"evil")])
+make("absolute.tar", files + [(info("/tmp/evil", size=4), b"evil")])
+make("symlink.tar", files + [(info("evil", tarfile.SYMTYPE, link="/etc/passwd"), None)])
+make("hardlink.tar", files + [(info("evil", tarfile.LNKTYPE, link="root.img"), None)])
+make("nested.tar", [(info("a/b/c", size=1), b"x")] + files)
+make("twodirs.tar", [(info("a/x", size=1), b"x"), (info("b/y", size=1), b"y")])
+make("duplicate.tar", files + [(info("vmlinux", size=1), b"x")])
+make("device.tar", files + [(info("dev", tarfile.CHRTYPE), None)])
+make("pax.tar", files, fmt=tarfile.PAX_FORMAT)
+PY
+refuse "a tarball member with .. is refused" "../evil" "$QT" install "$T/dotdot.tar" "${K[@]}"
+refuse "an absolute member is refused" "/tmp/evil" "$QT" install "$T/absolute.tar" "${K[@]}"
+refuse "a symlink member is refused" "type '2'" "$QT" install "$T/symlink.tar" "${K[@]}"
+refuse "a hard link member is refused" "type '1'" "$QT" install "$T/hardlink.tar" "${K[@]}"
+refuse "a nested path is refused" "a/b/c" "$QT" install "$T/nested.tar" "${K[@]}"
+refuse "files of two directories are refused" "more than one directory" "$QT" install "$T/twodirs.tar" "${K[@]}"
+refuse "a name twice is refused" "vmlinux\" twice" "$QT" install "$T/duplicate.tar" "${K[@]}"
+refuse "a device member is refused" "type '3'" "$QT" install "$T/device.tar" "${K[@]}"
+refuse "pax extended headers are refused" "extended headers" "$QT" install "$T/pax.tar" "${K[@]}"
+cp "$T/t5.tar" "$T/badsum.tar"; printf 'X' | dd of="$T/badsum.tar" bs=1 seek=10 conv=notrunc status=none
+refuse "a damaged header is refused" "checksum" "$QT" install "$T/badsum.tar" "${K[@]}"
+[ "$(state)" = "$before" ] && [ ! -e /tmp/evil ] && [ -z "$(ls -A "$S" | grep -v minimal)" ] && [ "$(ls "$S/minimal" | tr '\n' ' ')" = "3 4 state " ] \
+	&& ok "refused tarballs change nothing and write nothing outside the store" || not_ok "refused tarballs change nothing and write nothing outside the store" "$(state)" "$(ls -la "$S" "$S/minimal")"
+
 echo "1..$n"
 [ "$fails" = 0 ]
