@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <wayland-cursor.h>
+#include <xkbcommon/xkbcommon.h>
 
 #include "proxy.h"
 #include "xdg-shell-client-protocol.h"
@@ -34,6 +35,67 @@ void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w)
 
 /* Note for all handlers: gp_guest_send() may disconnect the guest (its
  * queue overflowed, a write failed), which frees its windows. */
+
+/* The compositor's keymap compiled, for the shortcuts; without it (it
+ * does not compile) the shortcuts are off and keys still go through. */
+static void compile_keymap(struct gp_display *dpy)
+{
+	g_clear_pointer(&dpy->xkb_state, xkb_state_unref);
+	g_clear_pointer(&dpy->xkb_keymap, xkb_keymap_unref);
+	if (!dpy->xkb)
+		return;
+	dpy->xkb_keymap = xkb_keymap_new_from_string(dpy->xkb, dpy->keymap,
+		XKB_KEYMAP_FORMAT_TEXT_V1, XKB_KEYMAP_COMPILE_NO_FLAGS);
+	if (!dpy->xkb_keymap) {
+		g_warning("cannot compile the compositor's keymap: "
+			  "Ctrl-Shift-C and Ctrl-Shift-V are off");
+		return;
+	}
+	dpy->xkb_state = xkb_state_new(dpy->xkb_keymap);
+	xkb_state_update_mask(dpy->xkb_state, dpy->mods.depressed,
+			      dpy->mods.latched, dpy->mods.locked, 0, 0,
+			      dpy->mods.group);
+}
+
+enum shortcut {
+	SHORTCUT_NONE,
+	SHORTCUT_COPY,          /* Ctrl-Shift-C */
+	SHORTCUT_PASTE,         /* Ctrl-Shift-V */
+};
+
+static bool mod_active(struct xkb_state *st, const char *name)
+{
+	return xkb_state_mod_name_is_active(st, name,
+					    XKB_STATE_MODS_EFFECTIVE) > 0;
+}
+
+/* By keysym, as the user's layout names the key; the letter's case is
+ * the layout's business (with Shift held it is usually upper). */
+static enum shortcut shortcut_of(struct gp_display *dpy, uint32_t key)
+{
+	struct xkb_state *st = dpy->xkb_state;
+
+	if (!st || key >= GP_SHORTCUT_KEYS ||
+	    !mod_active(st, XKB_MOD_NAME_CTRL) ||
+	    !mod_active(st, XKB_MOD_NAME_SHIFT) ||
+	    mod_active(st, XKB_MOD_NAME_ALT) ||
+	    mod_active(st, XKB_MOD_NAME_LOGO))
+		return SHORTCUT_NONE;
+	/* xkb keycodes are evdev codes + 8 */
+	xkb_keysym_t sym = xkb_keysym_to_lower(
+		xkb_state_key_get_one_sym(st, key + 8));
+	if (sym == XKB_KEY_c)
+		return SHORTCUT_COPY;
+	if (sym == XKB_KEY_v)
+		return SHORTCUT_PASTE;
+	return SHORTCUT_NONE;
+}
+
+static bool eaten(struct gp_display *dpy, uint32_t key)
+{
+	return key < GP_SHORTCUT_KEYS &&
+	       (dpy->eaten[key / 8] & (1u << (key % 8)));
+}
 
 static void kbd_keymap(void *data, struct wl_keyboard *kbd, uint32_t format,
 		       int32_t fd, uint32_t size)
@@ -60,6 +122,7 @@ static void kbd_keymap(void *data, struct wl_keyboard *kbd, uint32_t format,
 	dpy->keymap[size - 1] = '\0';
 	dpy->keymap_size = strlen(dpy->keymap) + 1;
 	munmap(map, size);
+	compile_keymap(dpy);
 	for (guint i = 0; i < dpy->guests->len; i++)
 		gp_guest_send_keymap(g_ptr_array_index(dpy->guests, i));
 }
@@ -71,6 +134,7 @@ static void kbd_enter(void *data, struct wl_keyboard *kbd, uint32_t serial,
 	struct gp_window *w = gp_display_window_from_surface(surface);
 
 	dpy->kbd_focus = w;
+	memset(dpy->eaten, 0, sizeof(dpy->eaten));
 	if (!w)
 		return;
 	/* Keys already held are not forwarded: they were pressed for
@@ -89,6 +153,7 @@ static void kbd_leave(void *data, struct wl_keyboard *kbd, uint32_t serial,
 	struct gp_window *w = dpy->kbd_focus;
 
 	dpy->kbd_focus = NULL;
+	memset(dpy->eaten, 0, sizeof(dpy->eaten));
 	if (w)
 		gp_guest_send(w->guest, QM_GUI_FOCUS_OUT, w->id, NULL, 0);
 }
@@ -104,8 +169,26 @@ static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		.pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED,
 	};
 
-	if (w)
-		gp_guest_send(w->guest, QM_GUI_KEY, w->id, &k, sizeof(k));
+	if (!w)
+		return;
+	/* The proxy's shortcuts first: neither the press nor its release
+	 * reaches the guest. */
+	if (k.pressed) {
+		enum shortcut sc = shortcut_of(dpy, key);
+
+		if (sc != SHORTCUT_NONE) {
+			dpy->eaten[key / 8] |= (uint8_t)(1u << (key % 8));
+			if (sc == SHORTCUT_COPY)
+				gp_clipboard_copy(dpy, w);
+			else
+				gp_clipboard_paste(dpy, w);
+			return;
+		}
+	} else if (eaten(dpy, key)) {
+		dpy->eaten[key / 8] &= (uint8_t)~(1u << (key % 8));
+		return;
+	}
+	gp_guest_send(w->guest, QM_GUI_KEY, w->id, &k, sizeof(k));
 }
 
 static void kbd_modifiers(void *data, struct wl_keyboard *kbd,
@@ -117,6 +200,9 @@ static void kbd_modifiers(void *data, struct wl_keyboard *kbd,
 
 	dpy->mods = (struct qm_gui_modifiers){ depressed, latched, locked,
 					       group };
+	if (dpy->xkb_state)
+		xkb_state_update_mask(dpy->xkb_state, depressed, latched,
+				      locked, 0, 0, group);
 	if (w)
 		gp_guest_send(w->guest, QM_GUI_MODIFIERS, w->id, &dpy->mods,
 			      sizeof(dpy->mods));
@@ -457,6 +543,13 @@ static void load_cursor(struct gp_display *dpy)
 
 bool gp_display_init(struct gp_display *dpy)
 {
+	/* Keymaps come complete from the compositor: no include paths or
+	 * environment defaults needed. */
+	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
+				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
+	if (!dpy->xkb)
+		g_warning("no xkbcommon context: Ctrl-Shift-C and Ctrl-Shift-V "
+			  "are off");
 	dpy->display = wl_display_connect(NULL);
 	if (!dpy->display) {
 		g_printerr("gui-proxy: cannot connect to the Wayland "
@@ -522,4 +615,8 @@ void gp_display_finish(struct gp_display *dpy)
 		wl_display_disconnect(dpy->display);
 	}
 	g_free(dpy->keymap);
+	g_clear_pointer(&dpy->xkb_state, xkb_state_unref);
+	g_clear_pointer(&dpy->xkb_keymap, xkb_keymap_unref);
+	g_clear_pointer(&dpy->xkb, xkb_context_unref);
+	gp_clipboard_finish(&dpy->clipboard);
 }

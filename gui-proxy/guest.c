@@ -96,7 +96,7 @@ static gboolean retry_cb(gpointer data)
 
 static void schedule_retry(struct gp_guest *g)
 {
-	if (g->retry_id || g->disabled)
+	if (g->retry_id || g->disabled || !g->active)
 		return;
 	g->retry_id = g_timeout_add(g->backoff_ms, retry_cb, g);
 	g->backoff_ms = MIN(g->backoff_ms * 2, BACKOFF_MAX_MS);
@@ -248,7 +248,8 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		/* Guest cursors are not shown yet: the host's stays. */
 		break;
 	case QM_GUI_CLIPBOARD_DATA:
-		/* Never requested yet, so the decoder refuses it. */
+		/* Only ever in answer to the user's Ctrl-Shift-C. */
+		gp_clipboard_received(g, m->clipboard.data, m->clipboard.len);
 		break;
 	default:
 		g_assert_not_reached();
@@ -331,7 +332,46 @@ static void guest_connect(struct gp_guest *g)
 	gp_guest_send_keymap(g);
 }
 
-void gp_guest_start(struct gp_guest *g)
+void gp_guest_start(struct gp_guest *g, bool now)
 {
+	bool was_active = g->active;
+
+	g->active = true;
+	if (g->fd >= 0 || g->disabled || (was_active && !now))
+		return;
+	if (g->retry_id)
+		g_source_remove(g->retry_id);
+	g->retry_id = 0;
+	g->backoff_ms = BACKOFF_MIN_MS;
 	guest_connect(g);
+}
+
+void gp_guest_stop(struct gp_guest *g)
+{
+	/* A qube that stopped starts afresh: one that broke the protocol
+	 * before is shown again after its restart. */
+	g->disabled = false;
+	if (!g->active)
+		return;
+	g->active = false;
+	if (g->retry_id)
+		g_source_remove(g->retry_id);
+	g->retry_id = 0;
+	if (g->fd >= 0)
+		g_message("guest '%s' stopped; its windows are closed",
+			  g->cfg.name);
+	close_channel(g);
+}
+
+void gp_guest_set_color(struct gp_guest *g, uint32_t rgb)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (g->cfg.color == rgb)
+		return;
+	g->cfg.color = rgb;
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		gp_window_recolor(value);
 }

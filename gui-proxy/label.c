@@ -38,7 +38,7 @@ bool gp_label_parse(const char *s, uint32_t *rgb)
 
 /* The name goes into app_ids (qmgr.NAME.APP) and titles: qube names are
  * already restricted by qmgrd, this keeps the proxy safe on its own. */
-static bool name_ok(const char *name)
+bool gp_guest_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -61,7 +61,7 @@ bool gp_guest_config_parse(const char *arg, struct gp_guest_config *cfg,
 			    "--guest '%s': expected NAME:COLOR:SOCKET", arg);
 		return false;
 	}
-	if (!name_ok(parts[0])) {
+	if (!gp_guest_name_ok(parts[0])) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--guest '%s': bad name '%s' (a letter, then up "
 			    "to 30 letters, digits, '-' or '_')", arg,

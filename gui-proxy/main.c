@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 
 #include "config.h"
+#include "client.h"
 #include "proxy.h"
 
 static gboolean on_signal(gpointer data)
@@ -21,10 +22,15 @@ static gboolean on_signal(gpointer data)
 int main(int argc, char **argv)
 {
 	g_auto(GStrv) guest_args = NULL;
+	g_autofree char *admin_path = NULL;
 	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{ "guest", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &guest_args,
-		  "A guest's GUI channel (repeatable)", "NAME:COLOR:SOCKET" },
+		  "A guest's GUI channel (repeatable; then the qubes are "
+		  "not learnt from qmgrd)", "NAME:COLOR:SOCKET" },
+		{ "admin-socket", 0, 0, G_OPTION_ARG_FILENAME, &admin_path,
+		  "qmgrd's admin socket (default: as the qvm-* tools)",
+		  "PATH" },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version,
 		  "Print the version and exit", NULL },
 		G_OPTION_ENTRY_NULL
@@ -32,12 +38,16 @@ int main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	struct gp_display dpy = { 0 };
+	struct gp_admin *admin = NULL;
+	struct gp_qubes *qubes = NULL;
 	int ret = 1;
 
 	g_option_context_set_summary(ctx,
-		"Shows the windows of guests on this Wayland desktop, with a "
-		"border in\neach guest's label colour. COLOR is #rrggbb or "
-		"red, orange, yellow,\ngreen, gray, blue, purple, black.");
+		"Shows the windows of qubes on this Wayland desktop, with a "
+		"border in\neach qube's label colour.  Without --guest the "
+		"qubes, their labels and\nGUI channels come from qmgrd.  "
+		"COLOR is #rrggbb or red, orange, yellow,\ngreen, gray, "
+		"blue, purple, black.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		g_printerr("gui-proxy: %s (see --help)\n", err->message);
@@ -52,15 +62,10 @@ int main(int argc, char **argv)
 			   argv[1]);
 		return 2;
 	}
-	if (!guest_args || !guest_args[0]) {
-		g_printerr("gui-proxy: no guests: give --guest "
-			   "NAME:COLOR:SOCKET (see --help)\n");
-		return 2;
-	}
 
 	dpy.guests = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)gp_guest_destroy);
-	for (char **a = guest_args; *a; a++) {
+	for (char **a = guest_args; a && *a; a++) {
 		struct gp_guest_config cfg = { 0 };
 
 		if (!gp_guest_config_parse(*a, &cfg, &err)) {
@@ -83,6 +88,17 @@ int main(int argc, char **argv)
 		gp_guest_config_finish(&cfg);
 	}
 
+	/* With --guest, qmgrd is asked only when named (the clipboard's
+	 * policy); without, the qubes come from it. */
+	if (!dpy.guests->len || admin_path) {
+		if (!admin_path)
+			admin_path = qm_client_socket_path();
+		admin = gp_admin_create(admin_path);
+		dpy.admin = admin;
+	}
+	if (!dpy.guests->len)
+		qubes = gp_qubes_create(&dpy, admin);
+
 	signal(SIGPIPE, SIG_IGN);
 	dpy.loop = g_main_loop_new(NULL, FALSE);
 	if (!gp_display_init(&dpy))
@@ -90,11 +106,17 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, dpy.loop);
 	g_unix_signal_add(SIGTERM, on_signal, dpy.loop);
 	for (guint i = 0; i < dpy.guests->len; i++)
-		gp_guest_start(g_ptr_array_index(dpy.guests, i));
+		gp_guest_start(g_ptr_array_index(dpy.guests, i), true);
+	if (admin)
+		gp_admin_start(admin);
 	g_main_loop_run(dpy.loop);
 	ret = dpy.lost ? 1 : 0;
 out:
-	/* Guests first: their windows use the display's globals. */
+	/* qmgrd first (its pending answers look at the qubes), then the
+	 * guests: their windows use the display's globals. */
+	gp_admin_destroy(admin);
+	dpy.admin = NULL;
+	gp_qubes_destroy(qubes);
 	g_clear_pointer(&dpy.guests, g_ptr_array_unref);
 	gp_display_finish(&dpy);
 	g_clear_pointer(&dpy.loop, g_main_loop_unref);

@@ -24,6 +24,20 @@
 
 struct gp_guest;
 struct gp_window;
+struct xkb_context;
+struct xkb_keymap;
+struct xkb_state;
+
+/* Keys below this can be the proxy's shortcuts (evdev codes). */
+#define GP_SHORTCUT_KEYS 1024
+
+/* The global clipboard (clipboard.c). */
+struct gp_clipboard {
+	GBytes *data;                           /* NULL: empty */
+	char *source;                           /* the qube it came from */
+	uint64_t generation;                    /* +1 at every change */
+	bool paste_pending;                     /* qmgrd is asked */
+};
 
 /* One wl_shm buffer with its own memfd-backed mapping. */
 struct gp_buffer {
@@ -64,8 +78,16 @@ struct gp_display {
 	char *keymap;                           /* NUL-terminated xkb_v1 */
 	size_t keymap_size;                     /* with the NUL */
 	struct qm_gui_modifiers mods;
+	/* the keymap compiled, for the proxy's own shortcuts */
+	struct xkb_context *xkb;
+	struct xkb_keymap *xkb_keymap;
+	struct xkb_state *xkb_state;
+	/* keys whose press was a shortcut: their release is not sent */
+	uint8_t eaten[GP_SHORTCUT_KEYS / 8];
+	struct gp_clipboard clipboard;
 
 	GPtrArray *guests;                      /* struct gp_guest */
+	struct gp_admin *admin;                 /* qmgrd, or NULL */
 	GMainLoop *loop;
 };
 
@@ -82,6 +104,7 @@ struct gp_guest {
 	int fd;                                 /* -1: not connected */
 	guint in_watch, out_watch, retry_id;
 	unsigned int backoff_ms;
+	bool active;                            /* connect (and reconnect) */
 	bool disabled;                          /* dropped for a violation */
 	struct gp_decoder *decoder;
 	GHashTable *windows;                    /* id -> struct gp_window */
@@ -122,6 +145,7 @@ struct gp_window {
 	bool mapped;                            /* a frame was presented */
 	bool off_screen;                        /* host surfaces gone for good */
 	bool dirty;                             /* a commit waits to show */
+	bool recolor;                           /* the label changed */
 	bool frame_done_owed;                   /* shown; FRAME_DONE when
 						   the frame callback fires */
 	bool frame_done_next;                   /* owed after the next frame */
@@ -141,7 +165,14 @@ void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w);
 struct gp_guest *gp_guest_create(struct gp_display *dpy,
 				 const struct gp_guest_config *cfg);
 void gp_guest_destroy(struct gp_guest *g);
-void gp_guest_start(struct gp_guest *g);
+/* Connects, and reconnects with backoff while active; `now` skips a
+ * pending backoff (the qube just came up). */
+void gp_guest_start(struct gp_guest *g, bool now);
+/* Disconnects and closes the windows until the next start; a guest
+ * disabled for a violation may connect again after it. */
+void gp_guest_stop(struct gp_guest *g);
+/* The label changed: the borders of its windows are redrawn. */
+void gp_guest_set_color(struct gp_guest *g, uint32_t rgb);
 /* Queues a message; window 0 for the channel itself. */
 void gp_guest_send(struct gp_guest *g, enum qm_gui_msg type, uint32_t window,
 		   const void *payload, size_t len);
@@ -165,6 +196,53 @@ bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height);
 void gp_window_damage(struct gp_window *w, const struct gp_guest_msg *m);
 void gp_window_commit(struct gp_window *w);
 void gp_window_request_states(struct gp_window *w, uint32_t states);
+/* Redraws the border in the guest's (new) colour. */
+void gp_window_recolor(struct gp_window *w);
+
+/* admin.c: qmgrd's admin socket, asynchronously */
+struct gp_admin;
+struct gp_admin_listener {
+	/* HELLO exchanged: calls may be made (after each reconnection) */
+	void (*ready)(void *data);
+	/* an EVENT; props is its a{sv} */
+	void (*event)(const char *event, const char *vm, GVariant *props,
+		      void *data);
+	/* the connection was lost (it is retried with backoff) */
+	void (*lost)(void *data);
+};
+/* The answer to a call: its result (a{sv}), or an error when qmgrd
+ * refused it or the connection was lost before it came. */
+typedef void (*gp_admin_reply_fn)(GVariant *result, const GError *error,
+				  void *data);
+struct gp_admin *gp_admin_create(const char *path);
+/* Fails the calls in flight (their callbacks run). */
+void gp_admin_destroy(struct gp_admin *a);
+void gp_admin_set_listener(struct gp_admin *a,
+			   const struct gp_admin_listener *listener,
+			   void *data);
+void gp_admin_start(struct gp_admin *a);
+bool gp_admin_is_up(const struct gp_admin *a);
+/* Sends a REQUEST (args a{sv}, may be floating; NULL: none).  False when
+ * not connected: fn is not called, destroy(data) is, at once. */
+bool gp_admin_call(struct gp_admin *a, const char *method, const char *vm,
+		   GVariant *args, gp_admin_reply_fn fn, void *data,
+		   GDestroyNotify destroy);
+
+/* qubes.c: the guests from qmgrd's qubes (without --guest) */
+struct gp_qubes;
+struct gp_qubes *gp_qubes_create(struct gp_display *dpy,
+				 struct gp_admin *admin);
+/* Destroy the admin connection first: its callbacks look at the qubes. */
+void gp_qubes_destroy(struct gp_qubes *q);
+
+/* clipboard.c: Ctrl-Shift-C in `w` copies its guest's clipboard,
+ * Ctrl-Shift-V pastes into it where the policy allows */
+void gp_clipboard_copy(struct gp_display *dpy, struct gp_window *w);
+void gp_clipboard_paste(struct gp_display *dpy, struct gp_window *w);
+/* The guest's CLIPBOARD_DATA (checked by the decoder). */
+void gp_clipboard_received(struct gp_guest *g, const uint8_t *data,
+			   size_t len);
+void gp_clipboard_finish(struct gp_clipboard *clip);
 
 /* shm.c */
 struct gp_buffer *gp_buffer_create(struct wl_shm *shm, uint32_t width,
@@ -173,6 +251,9 @@ void gp_buffer_destroy(struct gp_buffer *b);
 
 /* label.c */
 bool gp_label_parse(const char *s, uint32_t *rgb);
+/* Names the proxy puts into titles and app_ids (qmgr.NAME.APP): a
+ * letter, then letters, digits, '-', '_'; at most 31. */
+bool gp_guest_name_ok(const char *name);
 bool gp_guest_config_parse(const char *arg, struct gp_guest_config *cfg,
 			   GError **error);
 void gp_guest_config_finish(struct gp_guest_config *cfg);

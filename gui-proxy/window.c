@@ -146,7 +146,8 @@ static void present(struct gp_window *w)
 	visible_size(w, &vw, &vh);
 	uint32_t fw = vw + 2 * GP_BORDER, fh = vh + 2 * GP_BORDER;
 	struct gp_buffer *nb = NULL;
-	if (!w->border || w->border->width != fw || w->border->height != fh) {
+	if (!w->border || w->recolor || w->border->width != fw ||
+	    w->border->height != fh) {
 		/* The border first: content of a size no border surrounds
 		 * is never shown. */
 		nb = draw_border(w, fw, fh);
@@ -182,6 +183,7 @@ static void present(struct gp_window *w)
 					 (int32_t)fh);
 		gp_buffer_destroy(w->border);
 		w->border = nb;
+		w->recolor = false;
 	}
 	xdg_surface_set_window_geometry(w->xdg_surface, 0, 0, (int32_t)fw,
 					(int32_t)fh);
@@ -523,6 +525,16 @@ void gp_window_commit(struct gp_window *w)
 	w->committed_once = true;
 	w->dirty = true;
 	w->frame_done_next = true;
+	present(w);
+}
+
+void gp_window_recolor(struct gp_window *w)
+{
+	if (!w->frame)
+		return;         /* drawn in the new colour when shown */
+	w->recolor = true;
+	/* A frame of its own, or the one after the pending frame. */
+	w->dirty = true;
 	present(w);
 }
 

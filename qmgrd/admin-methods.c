@@ -8,6 +8,7 @@
  * argument gets an error naming it, and the inventory stays as it was.
  */
 #include "admin.h"
+#include "clipboard.h"
 
 #include <string.h>
 
@@ -77,6 +78,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_autofree char *tfd = qm_inventory_prop(d->inv, vm,
 						 "template_for_dispvms");
 	g_autofree char *netvm = qm_inventory_prop(d->inv, vm, "netvm");
+	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
 	g_variant_dict_insert(&dict, "name", "s", vm->name);
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
@@ -90,6 +92,8 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_variant_dict_insert(&dict, "label", "s", label);
 	g_variant_dict_insert(&dict, "template", "s", tmpl);
 	g_variant_dict_insert(&dict, "netvm", "s", netvm);
+	/* for gui-proxy, which shows the qubes' windows */
+	g_variant_dict_insert(&dict, "gui_socket", "s", gui);
 	g_variant_dict_insert(&dict, "memory", "u",
 			      (guint32)g_ascii_strtoull(mem, NULL, 10));
 	g_variant_dict_insert(&dict, "vcpus", "u",
@@ -1091,6 +1095,14 @@ static void m_prompt_answer(struct qmgrd *d, struct qm_call *c,
 	qm_prompt_answer(d, c);
 }
 
+/* ---- the GUI's clipboard (clipboard.c) ---- */
+
+static void m_clipboard_paste(struct qmgrd *d, struct qm_call *c,
+			      struct qm_vm *u)
+{
+	qm_clipboard_paste(d, c);
+}
+
 struct method {
 	const char *name;
 	bool needs_vm;
@@ -1120,6 +1132,7 @@ static const struct method methods[] = {
 	{ "vm.Run", false, m_run },
 	{ "prompt.Register", false, m_prompt_register },
 	{ "prompt.Answer", false, m_prompt_answer },
+	{ "gui.ClipboardPaste", false, m_clipboard_paste },
 };
 
 void qm_admin_dispatch(struct qmgrd *d, struct qm_call *c)

@@ -171,14 +171,14 @@ static struct pol_system *current_system(struct qmgrd *d, GError **error)
 
 /* ---- the audit log ---- */
 
-static char *rule_where(const struct pol_rule *rule)
+char *qm_rpc_rule_where(const struct pol_rule *rule)
 {
 	return rule ? g_strdup_printf("%s:%u", pol_rule_file(rule),
 				      pol_rule_line(rule))
 		    : NULL;
 }
 
-static bool audit(struct qmgrd *d, const char *call, const char *source,
+bool qm_rpc_audit(struct qmgrd *d, const char *call, const char *source,
 		  const char *requested, const char *resolved,
 		  enum qm_audit_action action, const char *where)
 {
@@ -407,13 +407,13 @@ static void answered(const char *answer, const char *why, void *data)
 	if (caller_left(c))
 		return;
 	if (answer == NULL) {
-		audit(c->d, c->full, c->caller, c->requested, NULL,
-		      QM_AUDIT_DENY, c->rule);
+		qm_rpc_audit(c->d, c->full, c->caller, c->requested, NULL,
+			     QM_AUDIT_DENY, c->rule);
 		refuse(c, why ? why : "the user refused");
 		return;
 	}
-	if (!audit(c->d, c->full, c->caller, c->requested, answer,
-		   QM_AUDIT_ALLOW, c->rule)) {
+	if (!qm_rpc_audit(c->d, c->full, c->caller, c->requested, answer,
+			  QM_AUDIT_ALLOW, c->rule)) {
 		refuse(c, "the audit log cannot be written");
 		return;
 	}
@@ -444,8 +444,8 @@ void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
 	if (sys == NULL) {
 		g_warning("the inventory cannot be described to the policy: "
 			  "%s", err->message);
-		audit(d, c->full, caller, c->requested, NULL, QM_AUDIT_DENY,
-		      NULL);
+		qm_rpc_audit(d, c->full, caller, c->requested, NULL,
+			     QM_AUDIT_DENY, NULL);
 		refuse(c, "internal error describing the qubes");
 		return;
 	}
@@ -460,14 +460,14 @@ void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
 	g_autofree char *explain = pol_decision_explain(&dec);
 	g_message("call %s from %s to %s: %s", c->full, caller, c->requested,
 		  explain);
-	c->rule = rule_where(dec.rule);
+	c->rule = qm_rpc_rule_where(dec.rule);
 	c->user = g_strdup(dec.user ? dec.user : "user");
 	c->autostart = dec.autostart;
 
 	switch (dec.action) {
 	case POL_ACTION_ALLOW: {
-		if (!audit(d, c->full, caller, c->requested, dec.target,
-			   QM_AUDIT_ALLOW, c->rule)) {
+		if (!qm_rpc_audit(d, c->full, caller, c->requested,
+				  dec.target, QM_AUDIT_ALLOW, c->rule)) {
 			pol_decision_finish(&dec);
 			refuse(c, "the audit log cannot be written");
 			return;
@@ -478,8 +478,8 @@ void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
 		return;
 	}
 	case POL_ACTION_ASK: {
-		if (!audit(d, c->full, caller, c->requested, NULL,
-			   QM_AUDIT_ASK, c->rule)) {
+		if (!qm_rpc_audit(d, c->full, caller, c->requested, NULL,
+				  QM_AUDIT_ASK, c->rule)) {
 			pol_decision_finish(&dec);
 			refuse(c, "the audit log cannot be written");
 			return;
@@ -498,8 +498,8 @@ void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
 		return;
 	}
 	default:
-		audit(d, c->full, caller, c->requested, NULL, QM_AUDIT_DENY,
-		      c->rule);
+		qm_rpc_audit(d, c->full, caller, c->requested, NULL,
+			     QM_AUDIT_DENY, c->rule);
 		pol_decision_finish(&dec);
 		/* The caller learns that, not which rule: the policy is not
 		 * the guest's business. */

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "audit.h"
 #include "daemon.h"
 
 /*
@@ -29,6 +30,16 @@ struct pol_policy;
 struct pol_system;
 const struct pol_policy *qm_rpc_policy(struct qmgrd *d);
 struct pol_system *qm_rpc_system(struct qmgrd *d, GError **error);
+
+/* Appends a decision to the audit log (ROOT/var/log/qmgr/audit.log,
+ * common/audit.h), opened on first use; false (logged) when it cannot be
+ * written: the caller then refuses what was decided. */
+bool qm_rpc_audit(struct qmgrd *d, const char *call, const char *source,
+		  const char *requested, const char *resolved,
+		  enum qm_audit_action action, const char *where);
+/* The rule as FILE:LINE for the audit log, or NULL. */
+struct pol_rule;
+char *qm_rpc_rule_where(const struct pol_rule *rule);
 
 /* At exit: drops the policy, its monitors and the audit log. */
 void qm_rpc_shutdown(void);

@@ -4,7 +4,9 @@
 socket it listens on, shows one window in a solid colour, answers CONFIGURE
 by resizing it, logs every message it receives (one line each, e.g.
 "KEY 1 35 1") and "EOF" when the proxy hangs up, then, once FILE named by
---wait-for exists, plays a hostile SCENARIO:
+--wait-for exists, plays a hostile SCENARIO.  It answers CLIPBOARD_REQUEST
+with --clipboard TEXT and logs CLIPBOARD_SET as "CLIPBOARD_TEXT text".
+Scenarios:
 
   none            nothing more
   bidi-title      a title full of bidi and control characters (allowed:
@@ -108,6 +110,15 @@ class Guest:
         self.log.write('%s %d %s\n' % (name, win, words))
         if t == 203:
             self.frame_done.set()
+        if t == 213:
+            # CLIPBOARD_REQUEST: answer with --clipboard (CLIPBOARD_DATA)
+            try:
+                self.send(109, 0, self.args.clipboard.encode())
+            except OSError:
+                pass
+        if t == 214:
+            self.log.write('CLIPBOARD_TEXT %s\n' %
+                           p.decode(errors='replace'))
         if t == 204:
             self.keysyms = parse_keymap(p.rstrip(b'\0').decode())
         if t == 207 and len(p) == 12:
@@ -196,6 +207,8 @@ def main():
     ap.add_argument('--width', type=int, default=200)
     ap.add_argument('--height', type=int, default=150)
     ap.add_argument('--scenario', default='none')
+    ap.add_argument('--clipboard', default='',
+                    help='what CLIPBOARD_REQUEST is answered with')
     ap.add_argument('--wait-for', default='')
     a = ap.parse_args()
 

@@ -10,6 +10,10 @@
 # sway.  `qvm-run work foot` opens a window that sway shows as
 # "[work] foot" with app_id qmgr.work.foot and a blue border all round;
 # keys typed with wtype reach foot's shell in the qube, which runs them.
+# gui-proxy runs without --guest: it learns the qube, its label and its GUI
+# socket from the test qmgrd's admin socket, follows the qube through a
+# shutdown and a start, survives a restart of qmgrd, and redraws the
+# border when the label changes.
 # TAP output.
 #
 #   test-gui-vm.sh BUILD_DIR GUI_TEMPLATE_OUT_DIR GUI_PROXY
@@ -43,7 +47,7 @@ trap cleanup EXIT
 # (setpriv --init-groups reads the groups at each start).
 usermod -a -G qmgr "$GUI_USER" || exit 1
 
-echo "1..7"
+echo "1..12"
 
 # lib-qmgrd's functions work in its own directory
 qmgrd_start() { local T=$QT; start_qmgrd "$@"; }
@@ -56,13 +60,22 @@ if out=$(timeout 180 qvm-start work 2>&1); then ok "work starts"; else
 	not_ok "work starts" "$out" "$(tail -n 20 "$QMGR_ROOT/var/log/qmgr/console-work.log")"
 	exit 1
 fi
-gs=$(qvm-prefs work gui_socket)
 
+# gui-proxy without --guest, as the GUI user of group qmgr: the admin
+# socket is qmgrd's default one under QMGR_ROOT, as for the qvm-* tools.
 # (not through run(): $! would be a subshell, not the proxy)
-"${AS[@]}" "${wenv[@]}" ASAN_OPTIONS=detect_leaks=1 G_MESSAGES_DEBUG=all "$PROXY" \
-	--guest "work:blue:$gs" >"$GT/proxy.log" 2>&1 &
+"${AS[@]}" "${wenv[@]}" QMGR_ROOT="$QMGR_ROOT" ASAN_OPTIONS=detect_leaks=1 \
+	G_MESSAGES_DEBUG=all "$PROXY" >"$GT/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
+connected() { [ "$(grep -c 'connected to qmgrd at' "$GT/proxy.log")" -ge "$1" ]; }
+if wait_for 30 connected 1; then
+	ok "gui-proxy without --guest reaches qmgrd's admin socket as a member of group qmgr"
+else
+	not_ok "gui-proxy without --guest reaches qmgrd's admin socket as a member of group qmgr" \
+		"$(ls -ld "$QT" "$QMGR_ROOT" "$QMGR_ROOT/run" "$QMGR_ROOT/run/qmgr" "$QMGR_ROOT/run/qmgr/qmgrd.sock" 2>&1)" \
+		"$(tail -n 10 "$GT/proxy.log")"
+fi
 # The guest's compositor makes its socket once it is up; then foot.
 if wait_for 60 qvm-run -p work 'test -S /run/user/1000/wayland-0'; then
 	ok "the qube's GUI session runs (its compositor's socket exists)"
@@ -71,14 +84,16 @@ else
 		"$(qvm-run -p -u root work 'ps; ls -la /run/user/1000' 2>&1)" \
 		"$(tail -n 10 "$GT/proxy.log")"
 fi
-qvm-run work 'foot /bin/sh >/tmp/foot.log 2>&1'
-if wait_for 120 has_view "[work] foot	qmgr.work.foot	"; then
-	ok "qvm-run work foot: sway shows '[work] foot', app_id qmgr.work.foot"
-else
-	not_ok "qvm-run work foot: sway shows '[work] foot', app_id qmgr.work.foot" \
-		"$(tree)" "$(tail -n 10 "$GT/proxy.log")" \
-		"$(qvm-run -p work 'cat /tmp/foot.log' 2>&1 | tail -n 10)"
-fi
+foot_shows() { # NAME
+	qvm-run work 'foot /bin/sh >/tmp/foot.log 2>&1'
+	if wait_for 120 has_view "[work] foot	qmgr.work.foot	"; then
+		ok "$1"
+	else
+		not_ok "$1" "$(tree)" "$(tail -n 10 "$GT/proxy.log")" \
+			"$(qvm-run -p work 'cat /tmp/foot.log' 2>&1 | tail -n 10)"
+	fi
+}
+foot_shows "qvm-run work foot: sway shows '[work] foot', app_id qmgr.work.foot (the qube learnt from qmgrd)"
 if wait_for 30 border_ok "[work] foot" 3465a4; then
 	ok "the window has work's blue border on all four sides ($(cat "$GT/border.why"))"
 else
@@ -95,6 +110,40 @@ else
 		"$(qvm-run -p work 'cat /tmp/typed /tmp/foot.log' 2>&1 | tail -n 5)" \
 		"$(tail -n 20 "$QMGR_ROOT/var/log/qmgr/console-work.log")" \
 		"$(tail -n 20 "$GT/proxy.log")"
+fi
+
+# The qube stops: its window goes; it starts again: the proxy connects
+# to its new GUI channel by itself.
+no_view() { ! has_view "$1"; }
+if out=$(timeout 120 qvm-shutdown --wait work 2>&1) && wait_for 30 no_view "[work] foot"; then
+	ok "qvm-shutdown --wait work: the window is gone"
+else
+	not_ok "qvm-shutdown --wait work: the window is gone" "$out" "$(tree)"
+fi
+if out=$(timeout 180 qvm-start work 2>&1) &&
+	wait_for 60 qvm-run -p work 'test -S /run/user/1000/wayland-0'; then
+	foot_shows "after qvm-start work, qvm-run work foot shows the window again"
+else
+	not_ok "after qvm-start work, qvm-run work foot shows the window again" "$out" \
+		"$(tail -n 20 "$QMGR_ROOT/var/log/qmgr/console-work.log")"
+fi
+
+# qmgrd restarts (the qube keeps running; the agent ends the commands
+# qmgrd started, foot among them): the proxy reconnects to the admin
+# socket, keeps the qube's GUI channel, and follows the new qmgrd.
+stop_qmgrd
+qmgrd_start || exit 1
+if wait_for 30 connected 2 && wait_state work Running; then
+	foot_shows "after a qmgrd restart gui-proxy reconnects to it and qvm-run work foot shows the window"
+else
+	not_ok "after a qmgrd restart gui-proxy reconnects to it and qvm-run work foot shows the window" \
+		"state $(state work)" "$(tail -n 10 "$GT/proxy.log")"
+fi
+if out=$(qvm-prefs work label red 2>&1) && wait_for 30 border_ok "[work] foot" cc0000; then
+	ok "qvm-prefs work label red: the border is redrawn red ($(cat "$GT/border.why"))"
+else
+	not_ok "qvm-prefs work label red: the border is redrawn red" "$out" \
+		"$(cat "$GT/border.why")" "$(tail -n 10 "$GT/proxy.log")"
 fi
 
 kill -TERM "$proxy_pid"
