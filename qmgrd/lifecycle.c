@@ -18,6 +18,8 @@
 #include "dispvm-pool.h"
 #include "domain-xml.h"
 #include "libvirt-conn.h"
+#include "template-manifest.h"
+#include "template-state.h"
 #include "net.h"
 #include "run.h"
 #include "volumes.h"
@@ -454,6 +456,54 @@ static struct qm_vm *root_owner(struct qmgrd *d, struct qm_vm *vm)
 	return NULL;
 }
 
+/*
+ * A TemplateVM that `qvm-template install` put into the template store
+ * (docs/templates.md) boots from the current revision there, which the
+ * store's state file names at each start: so a qube uses a new revision
+ * (or, after a rollback, the previous one) from its next start.  Returns
+ * false without an error when `name` is not in the store.
+ */
+static bool store_boot(struct qmgrd *d, const char *name, struct boot *b,
+		       char **cmdline, GError **error)
+{
+	g_autofree char *dir = g_build_filename(d->paths.lib,
+						"template-store", name, NULL);
+	guint32 current = 0, previous = 0;
+	g_autofree char *state = g_build_filename(dir, QM_TPL_STATE, NULL);
+	if (!g_file_test(state, G_FILE_TEST_EXISTS))
+		return false;
+	if (!qm_tpl_state_read(dir, &current, &previous, error))
+		return false;
+	g_autofree char *rev = g_strdup_printf("%s/%u", dir, current);
+	g_autofree char *conf = g_build_filename(rev, "template.conf", NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	if (!g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, error)) {
+		g_prefix_error(error, "template store: ");
+		return false;
+	}
+	static const char *const keys[] = { "kernel", "initramfs", "root" };
+	char *files[3] = { NULL, NULL, NULL };
+	for (int i = 0; i < 3; i++) {
+		g_autofree char *f = g_key_file_get_string(kf, "Template",
+							   keys[i], NULL);
+		/* verified at install; still only plain names */
+		if (f == NULL || !qm_tpl_file_name_is_valid(f)) {
+			g_set_error(error, LIFE_ERROR, 1, "%s: %s missing or "
+				    "not a plain file name", conf, keys[i]);
+			for (int j = 0; j < i; j++)
+				g_free(files[j]);
+			return false;
+		}
+		files[i] = g_build_filename(rev, f, NULL);
+	}
+	b->kernel = files[0];
+	b->initrd = files[1];
+	b->root_base = files[2];
+	*cmdline = g_key_file_get_string(kf, "Template", "kernel_cmdline",
+					 NULL);
+	return true;
+}
+
 static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 		     GError **error)
 {
@@ -471,15 +521,25 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 		}
 		owner = t->name;
 	}
-	b->kernel = qm_volume_path(d, owner, "kernel");
-	b->initrd = qm_volume_path(d, owner, "initramfs");
-	b->root_base = qm_volume_path(d, owner, "root.qcow2");
-	g_autofree char *conf = qm_volume_path(d, owner, "template.conf");
-	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *base = NULL;
-	if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL))
-		base = g_key_file_get_string(kf, "Template", "kernel_cmdline",
-					     NULL);
+	struct qm_vm *ov = qm_inventory_find(d->inv, owner);
+	if (ov != NULL && ov->cls == POL_CLASS_TEMPLATEVM &&
+	    store_boot(d, owner, b, &base, error)) {
+		/* a revision is never written, not even by its TemplateVM */
+		b->own_root = false;
+	} else if (error != NULL && *error != NULL) {
+		return false;
+	} else {
+		b->kernel = qm_volume_path(d, owner, "kernel");
+		b->initrd = qm_volume_path(d, owner, "initramfs");
+		b->root_base = qm_volume_path(d, owner, "root.qcow2");
+		g_autofree char *conf = qm_volume_path(d, owner,
+						       "template.conf");
+		g_autoptr(GKeyFile) kf = g_key_file_new();
+		if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL))
+			base = g_key_file_get_string(kf, "Template",
+						     "kernel_cmdline", NULL);
+	}
 	g_autofree char *opts = qm_inventory_prop(d->inv, vm, "kernelopts");
 	/* The guest's rcS configures eth0 from these (no DHCP). */
 	struct qm_vm_net n;

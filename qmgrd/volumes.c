@@ -4,6 +4,9 @@
 #include "volumes.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -232,14 +235,26 @@ void qm_volumes_import_template(struct qmgrd *d, struct qm_vm *vm,
 	steps_run(s);
 }
 
+/* "qcow2" for a qcow2 image (its magic), "raw" for anything else (a
+ * template store revision's root.img). */
+static const char *image_format(const char *path)
+{
+	uint8_t magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, magic, sizeof(magic)) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
 void qm_volumes_make_volatile(struct qmgrd *d, struct qm_vm *vm,
 			      const char *base, qm_done_fn done, void *data)
 {
 	g_autofree char *vol = qm_volume_path(d, vm->name, "volatile.qcow2");
 	g_unlink(vol);
 	struct steps *s = steps_new(done, data);
-	steps_add(s, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-		  "-b", base, vol, NULL);
+	steps_add(s, "qemu-img", "create", "-q", "-f", "qcow2", "-F",
+		  image_format(base), "-b", base, vol, NULL);
 	steps_run(s);
 }
 

@@ -12,10 +12,11 @@
 
 #include "atomic-file.h"
 #include "template-sign.h"
+#include "template-state.h"
 #include "template-tar.h"
 
 #define STORE_ERROR g_quark_from_static_string("qm-template-store-error")
-#define STATE "state"
+#define STATE QM_TPL_STATE
 #define INCOMING ".incoming-"
 
 void qm_tpl_store_entry_free(struct qm_tpl_store_entry *e)
@@ -151,42 +152,13 @@ struct state {
 
 static bool state_read(const char *dir, struct state *st, GError **error)
 {
-	g_autofree char *path = g_build_filename(dir, STATE, NULL);
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	memset(st, 0, sizeof(*st));
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error)) {
-		g_prefix_error(error, "%s: ", path);
-		return false;
-	}
-	g_autofree char *cur = g_key_file_get_string(kf, "Store", "current",
-						     NULL);
-	g_autofree char *prev = g_key_file_get_string(kf, "Store", "previous",
-						      NULL);
-	guint64 c = 0, p = 0;
-	if (cur == NULL ||
-	    !g_ascii_string_to_unsigned(cur, 10, 1, QM_TPL_MAX_REVISION, &c,
-					NULL) ||
-	    (prev != NULL &&
-	     !g_ascii_string_to_unsigned(prev, 10, 1, QM_TPL_MAX_REVISION,
-					 &p, NULL))) {
-		g_set_error(error, STORE_ERROR, 1, "%s: bad current or "
-			    "previous revision", path);
-		return false;
-	}
-	st->current = (guint32)c;
-	st->previous = (guint32)p;
-	return true;
+	return qm_tpl_state_read(dir, &st->current, &st->previous, error);
 }
 
 static bool state_write(const char *dir, const struct state *st,
 			GError **error)
 {
-	g_autofree char *path = g_build_filename(dir, STATE, NULL);
-	g_autofree char *text = st->previous
-		? g_strdup_printf("[Store]\ncurrent=%u\nprevious=%u\n",
-				  st->current, st->previous)
-		: g_strdup_printf("[Store]\ncurrent=%u\n", st->current);
-	return qm_atomic_write(path, text, strlen(text), 0644, error);
+	return qm_tpl_state_write(dir, st->current, st->previous, error);
 }
 
 /* Removes the revision directories of `dir` that `st` does not name. */
