@@ -12,6 +12,8 @@ QMGR_BUILD_PACKAGES=(
 	scdoc
 	# the minimal template is built from Debian packages with these
 	apt e2fsprogs xz-utils gzip binutils
+	# the opt-in desktop template (-Ddesktop_template=true)
+	debootstrap
 )
 QMGR_RUN_PACKAGES=(
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
@@ -25,6 +27,7 @@ QMGR_TEST_PACKAGES=(
 	# the GUI tests: a headless compositor, screenshots, typed keys, real apps
 	sway grim wtype foot weston
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
+	nix-bin # tests/nix: nix-instantiate parses and evaluates the Nix files
 )
 
 qmgr_install_packages() {
