@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <wayland-server-protocol.h>
 
+#include "default-keymap.h"
 #include "host-link.h"
 #include "server.h"
 #include "surface.h"
@@ -24,6 +25,7 @@ struct ga_seat {
 	struct wl_global *global;
 	struct wl_list keyboards;       /* wl_resource links */
 	struct wl_list pointers;
+	struct wl_list seats;           /* the wl_seat resources */
 	int keymap_fd;                  /* -1: none yet */
 	uint32_t keymap_size;           /* with the NUL */
 	struct qm_gui_modifiers mods;
@@ -37,6 +39,7 @@ struct ga_seat {
 };
 
 static const struct wl_keyboard_interface keyboard_impl;
+static uint32_t capabilities(const struct ga_seat *seat);
 static const struct wl_pointer_interface pointer_impl;
 
 static void resource_unlink(struct wl_resource *resource)
@@ -92,6 +95,7 @@ bool ga_seat_set_keymap(struct ga_seat *seat, const char *text, size_t len)
 		close(fd);
 		return false;
 	}
+	bool first = seat->keymap_fd < 0;
 	if (seat->keymap_fd >= 0)
 		close(seat->keymap_fd);
 	seat->keymap_fd = fd;
@@ -100,6 +104,11 @@ bool ga_seat_set_keymap(struct ga_seat *seat, const char *text, size_t len)
 	struct wl_resource *kb;
 	wl_resource_for_each(kb, &seat->keyboards)
 		send_keymap(seat, kb);
+	if (first) {
+		struct wl_resource *sr;
+		wl_resource_for_each(sr, &seat->seats)
+			wl_seat_send_capabilities(sr, capabilities(seat));
+	}
 	return true;
 }
 
@@ -492,9 +501,19 @@ static const struct wl_seat_interface seat_impl = {
 	.release = seat_release,
 };
 
+/* A keyboard only with a keymap (the default one is set at creation, so
+ * in practice always): a keyboard without one is what GTK 3 cannot
+ * handle. */
+static uint32_t capabilities(const struct ga_seat *seat)
+{
+	return WL_SEAT_CAPABILITY_POINTER |
+	       (seat->keymap_fd >= 0 ? WL_SEAT_CAPABILITY_KEYBOARD : 0);
+}
+
 static void seat_bind(struct wl_client *client, void *data,
 		      uint32_t version, uint32_t id)
 {
+	struct ga_seat *seat = data;
 	struct wl_resource *res = wl_resource_create(client,
 		&wl_seat_interface, version, id);
 
@@ -502,9 +521,10 @@ static void seat_bind(struct wl_client *client, void *data,
 		wl_client_post_no_memory(client);
 		return;
 	}
-	wl_resource_set_implementation(res, &seat_impl, data, NULL);
-	wl_seat_send_capabilities(res, WL_SEAT_CAPABILITY_POINTER |
-					       WL_SEAT_CAPABILITY_KEYBOARD);
+	wl_resource_set_implementation(res, &seat_impl, data,
+				       resource_unlink);
+	wl_list_insert(&seat->seats, wl_resource_get_link(res));
+	wl_seat_send_capabilities(res, capabilities(seat));
 	if (version >= WL_SEAT_NAME_SINCE_VERSION)
 		wl_seat_send_name(res, "seat0");
 }
@@ -517,6 +537,7 @@ struct ga_seat *ga_seat_create(struct ga_server *server)
 	seat->keymap_fd = -1;
 	wl_list_init(&seat->keyboards);
 	wl_list_init(&seat->pointers);
+	wl_list_init(&seat->seats);
 	wl_list_init(&seat->cursor_destroy.link);
 	seat->cursor_destroy.notify = cursor_destroyed;
 	seat->global = wl_global_create(server->display, &wl_seat_interface,
@@ -525,6 +546,13 @@ struct ga_seat *ga_seat_create(struct ga_server *server)
 		g_free(seat);
 		return NULL;
 	}
+	/* A keymap from the start (us, until the host sends the user's):
+	 * clients get their keyboard and its keymap at once, so keys the host
+	 * sends right after its keymap are not lost to a client still setting
+	 * its keyboard up, and GTK 3 never sees a keyboard without one. */
+	if (!ga_seat_set_keymap(seat, default_keymap,
+				sizeof(default_keymap) - 1))
+		g_warning("no default keymap: keyboards wait for the host's");
 	return seat;
 }
 
