@@ -20,12 +20,14 @@ usage() {
 	echo "usage: $0 --srcdir DIR --outdir DIR --workdir DIR --cachedir DIR" \
 		"--agent FILE --version VERSION [--name NAME] [--revision N]" \
 		"[--install FILE:DEST]... [--data PATH]..." \
-		"[--sign KEY --signer QVM_TEMPLATE]" >&2
+		"[--sign KEY --signer QVM_TEMPLATE]" \
+		"[--debootstrap PKG,PKG... --root-size MIB --memory MIB" \
+		"--vcpus N]" >&2
 	exit 2
 }
 
 srcdir= outdir= workdir= cachedir= agent= version= name=minimal revision=1
-sign_key= signer=
+sign_key= signer= debootstrap_pkgs= root_size= memory= vcpus=
 installs=() datas=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -43,6 +45,12 @@ while [ $# -gt 0 ]; do
 	# signs the outputs (MANIFEST, MANIFEST.sig) with qvm-template
 	--sign) sign_key=$2 ;;
 	--signer) signer=$2 ;;
+	# a Debian system (debootstrap minbase with these packages) as the
+	# root's base, for templates with real apps (templates/debian)
+	--debootstrap) debootstrap_pkgs=$2 ;;
+	--root-size) root_size=$2 ;;
+	--memory) memory=$2 ;;
+	--vcpus) vcpus=$2 ;;
 	*) usage ;;
 	esac
 	shift 2 || usage
@@ -52,9 +60,9 @@ done
 
 # Size of the (sparse) root image.  A TemplateVM's root is writable, so
 # leave room beyond the ~15 MiB the files take.
-ROOT_SIZE_MIB=${QMGR_TEMPLATE_ROOT_MIB:-256}
-MEMORY_MIB=256
-VCPUS=1
+ROOT_SIZE_MIB=${root_size:-${QMGR_TEMPLATE_ROOT_MIB:-256}}
+MEMORY_MIB=${memory:-256}
+VCPUS=${vcpus:-1}
 PORT_NAME=org.qmgr.agent.0
 KERNEL_CMDLINE="console=ttyS0 root=/dev/vda rw quiet"
 
@@ -205,16 +213,37 @@ mv "$outdir/initramfs.cpio.gz.tmp" "$outdir/initramfs.cpio.gz"
 
 root=$workdir/root
 rm -rf "$root"
-# Merged /usr, like Debian 12, so ldd's paths work as they are.
-mkdir -p "$root"/usr/{bin,sbin,lib,lib64} \
-	"$root"/{dev,proc,sys,run,tmp,rw,home,root,mnt,var}
-for d in bin sbin lib lib64; do
-	ln -s "usr/$d" "$root/$d"
-done
-ln -s ../run "$root/var/run"
-ln -s ../tmp "$root/var/tmp"
-chmod 1777 "$root/tmp"
-chmod 0700 "$root/root"
+if [ -n "$debootstrap_pkgs" ]; then
+	# Debian's own system, made once per package list (it takes minutes)
+	# and copied for each build; busybox below only fills in what it
+	# lacks (init, usleep, ...), and the overlay gives it qmgr's init.
+	command -v debootstrap >/dev/null ||
+		die "debootstrap not found (scripts/deps.sh installs it)"
+	base=$workdir/debootstrap
+	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	if [ "$(cat "$base.stamp" 2>/dev/null)" != "$suite $debootstrap_pkgs" ]; then
+		log "debootstrap $suite with $debootstrap_pkgs (minutes)"
+		rm -rf "$base"
+		debootstrap --variant=minbase --include="$debootstrap_pkgs" \
+			"$suite" "$base" http://deb.debian.org/debian >&2 ||
+			die "debootstrap failed"
+		rm -f "$base"/var/cache/apt/archives/*.deb
+		echo "$suite $debootstrap_pkgs" >"$base.stamp"
+	fi
+	cp -a "$base" "$root"
+	mkdir -p "$root"/{rw,home}
+else
+	# Merged /usr, like Debian 12, so ldd's paths work as they are.
+	mkdir -p "$root"/usr/{bin,sbin,lib,lib64} \
+		"$root"/{dev,proc,sys,run,tmp,rw,home,root,mnt,var}
+	for d in bin sbin lib lib64; do
+		ln -s "usr/$d" "$root/$d"
+	done
+	ln -s ../run "$root/var/run"
+	ln -s ../tmp "$root/var/tmp"
+	chmod 1777 "$root/tmp"
+	chmod 0700 "$root/root"
+fi
 
 cp "$busybox" "$root/usr/bin/busybox"
 for applet in $("$busybox" --list-full); do

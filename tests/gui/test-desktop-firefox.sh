@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The desktop template end to end (issue 7): a qmgrd of its own imports the
+# debootstrap-built desktop template (templates/debian: Firefox ESR, foot)
+# and makes default-dvm of it; `qvm-run --dispvm=default-dvm firefox`
+# opens Firefox through gui-proxy under a headless sway, in a window titled
+# "[dispN] ... Mozilla Firefox" with the disposable's red border all round;
+# closing the window on the host ends Firefox, the command returns and the
+# disposable is gone.  With SCREENSHOT=FILE the screen is saved there (the
+# picture in docs/templates.md).  Slow under TCG: Firefox takes minutes.
+# TAP output.
+#
+#   test-desktop-firefox.sh BUILD_DIR DESKTOP_TEMPLATE_OUT_DIR GUI_PROXY
+set -u
+B=$1
+TPL=$2
+PROXY=$(realpath "$3")
+LOG_KEEP=/tmp/qmgr-desktop-firefox-failed.log
+for tool in sway grim wtype; do
+	command -v "$tool" >/dev/null ||
+		{ echo "1..0 # SKIP $tool is not installed"; exit 0; }
+done
+getent group qmgr >/dev/null || groupadd --system qmgr || exit 1
+
+. "$(dirname "$0")/../qmgrd/lib-qmgrd.sh"
+QT=$T
+eval "$(declare -f cleanup | sed '1s/^cleanup/qmgrd_cleanup/')"
+. "$(dirname "$0")/lib-gui.sh"
+GT=$T
+eval "$(declare -f cleanup | sed '1s/^cleanup/gui_cleanup/')"
+cleanup() {
+	T=$QT
+	qmgrd_cleanup
+	T=$GT
+	gui_cleanup
+}
+trap cleanup EXIT
+usermod -a -G qmgr "$GUI_USER" || exit 1
+
+echo "1..6"
+qmgrd_start() { local T=$QT; start_qmgrd "$@"; }
+qmgrd_start || exit 1
+for _ in $(seq 300); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
+[ "$(state default-dvm)" = Halted ] && ok "default-dvm made from the desktop template" || { not_ok "default-dvm made from the desktop template" "$(state default-dvm)"; exit 1; }
+
+"${AS[@]}" "${wenv[@]}" QMGR_ROOT="$QMGR_ROOT" "$PROXY" >"$GT/proxy.log" 2>&1 &
+pids+=($!)
+start=$SECONDS
+qvm-run -p --dispvm=default-dvm 'MOZ_ENABLE_WAYLAND=1 firefox --new-instance about:blank' \
+	>"$GT/firefox.log" 2>&1 &
+run_pid=$!
+firefox_view() { tree | grep -E '^\[disp[0-9]+\] .*Mozilla Firefox	qmgr\.disp[0-9]+\.firefox' >/dev/null; }
+if wait_for 600 firefox_view; then
+	ok "Firefox in a disposable is shown as '[dispN] ... Mozilla Firefox' ($((SECONDS - start)) s)"
+else
+	not_ok "Firefox in a disposable is shown as '[dispN] ... Mozilla Firefox'" "$(tree)" "$(tail -n 20 "$GT/proxy.log" "$GT/firefox.log")"
+fi
+view=$(tree | awk -F'\t' '$1 ~ /Mozilla Firefox$/ { print $1; exit }')
+disp=$(echo "$view" | sed -n 's/^\[\(disp[0-9]*\)\].*/\1/p')
+# let it draw its first page before looking at the border
+sleep 10
+if wait_for 60 border_ok "$view" cc0000; then
+	ok "the window has the disposable's red border on all four sides ($(cat "$GT/border.why"))"
+else
+	not_ok "the window has the disposable's red border on all four sides" "$(cat "$GT/border.why")"
+fi
+[ -n "${SCREENSHOT:-}" ] && run grim "$GT/screen.png" && cp "$GT/screen.png" "$SCREENSHOT"
+
+run swaymsg "[title=\"^\\[$disp\\]\"] kill" >/dev/null
+if wait_for 300 bash -c "! kill -0 $run_pid 2>/dev/null"; then
+	ok "closing the window on the host ends Firefox and qvm-run returns"
+else
+	not_ok "closing the window on the host ends Firefox and qvm-run returns" "$(tail -n 10 "$GT/firefox.log")"
+fi
+wait $run_pid 2>/dev/null
+for _ in $(seq 150); do [ "$(state "$disp")" = absent ] && break; sleep 0.2; done
+[ -n "$disp" ] && [ "$(state "$disp")" = absent ] && ok "the disposable $disp is gone" || not_ok "the disposable $disp is gone" "$(qvm-ls 2>&1)"
+! firefox_view && ok "no window of it is left" || not_ok "no window of it is left" "$(tree)"
+[ $fails -eq 0 ]
