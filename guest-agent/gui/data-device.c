@@ -477,7 +477,11 @@ static void manager_get_data_device(struct wl_client *client,
 	wl_resource_set_implementation(dres, &device_impl, mgr,
 				       resource_unlink);
 	wl_list_insert(&mgr->devices, wl_resource_get_link(dres));
-	send_selection(mgr, dres);
+	/* A new device has no selection until one is set: an empty
+	 * selection event at this point is not needed, and GTK 3 (Firefox)
+	 * crashes on one that arrives while it opens its display. */
+	if (mgr->source != NULL || mgr->host_text != NULL)
+		send_selection(mgr, dres);
 }
 
 static const struct wl_data_device_manager_interface manager_impl = {
