@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -30,7 +31,33 @@ struct child {
 	const char *home;
 	int fds[3];              /* become its stdin, stdout, stderr */
 	const char *fail_prefix;
+	/* the user's GUI compositor socket, waited for a few seconds before
+	 * the command runs (NULL: the qube has no GUI channel) */
+	const char *wayland_socket;
 };
+
+/* Whether the qube has a GUI channel (the virtio-serial port named
+ * org.qmgr.gui; docs/gui.md): looked up once, ports do not come and go. */
+static bool has_gui_port(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		known = 0;
+		g_autoptr(GDir) d = g_dir_open("/sys/class/virtio-ports", 0,
+					       NULL);
+		const char *n;
+		while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+			g_autofree char *path = g_build_filename(
+				"/sys/class/virtio-ports", n, "name", NULL);
+			g_autofree char *name = NULL;
+			if (g_file_get_contents(path, &name, NULL, NULL) &&
+			    strcmp(g_strstrip(name), "org.qmgr.gui") == 0)
+				known = 1;
+		}
+	}
+	return known == 1;
+}
 
 static bool valid_user_name(const char *untrusted_name)
 {
@@ -114,6 +141,13 @@ static G_GNUC_NORETURN void run_child(struct child *c)
 	}
 	if (chdir(c->home) < 0 && chdir("/") < 0)
 		child_fail(c, "chdir");
+	/* A command started as the qube boots (a disposable's) may come
+	 * before the GUI session's compositor: give it up to 10 s. */
+	for (int i = 0; c->wayland_socket != NULL && i < 200 &&
+			access(c->wayland_socket, F_OK) < 0; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	execve(c->argv[0], c->argv, c->envp);
 	child_fail(c, c->argv[0]);
 }
@@ -217,9 +251,10 @@ bool agent_proc_start(const struct agent_proc_spec *spec,
 	g_autofree char *runtime = g_strdup_printf("/run/user/%u",
 						   (unsigned)c.uid);
 	g_autofree char *wl = g_build_filename(runtime, "wayland-0", NULL);
-	if (g_file_test(wl, G_FILE_TEST_EXISTS)) {
+	if (has_gui_port() || g_file_test(wl, G_FILE_TEST_EXISTS)) {
 		envp[n_env++] = g_strconcat("XDG_RUNTIME_DIR=", runtime, NULL);
 		envp[n_env++] = g_strdup("WAYLAND_DISPLAY=wayland-0");
+		c.wayland_socket = wl;
 	}
 	for (guint i = 0; i < n_extra; i++)
 		envp[n_env++] = g_strdup(spec->env[i]);
