@@ -163,7 +163,16 @@ set_policy 'qmgr.Network  +tcp-7000  n1  n2       allow' \
 	'qmgr.Network  +tcp-53    n1  sys-net  allow' \
 	'qmgr.Network  *          n1  sys-net  deny'
 wait_load "$before" && ok "a policy edit reloads the table within 5 s" || not_ok "a policy edit reloads the table"
-same "test_net_vm_to_vm_allowed_after_edit: n1 reaches n2:7000 once allowed" from-n2 "$(tcp n1 7000 "$ip2")"
+# Up to three tries: under TCG one try (nc with a 5 s limit, the listener's
+# loop in n2) was seen to come back empty once in a loaded CI run; what is
+# checked is that the edit lets the flow through, not the first SYN's luck.
+got=
+for _ in 1 2 3; do
+	got=$(tcp n1 7000 "$ip2")
+	[ "$got" = from-n2 ] && break
+	sleep 1
+done
+same "test_net_vm_to_vm_allowed_after_edit: n1 reaches n2:7000 once allowed" from-n2 "$got"
 same "n2 still cannot reach n1 (the rule is one way)" "" "$(tcp n2 22 "$ip1")"
 
 # --- an established flow is cut when its rule goes
