@@ -251,10 +251,14 @@ bool agent_proc_start(const struct agent_proc_spec *spec,
 	g_autofree char *runtime = g_strdup_printf("/run/user/%u",
 						   (unsigned)c.uid);
 	g_autofree char *wl = g_build_filename(runtime, "wayland-0", NULL);
-	if (has_gui_port() || g_file_test(wl, G_FILE_TEST_EXISTS)) {
+	/* Only a user's commands wait: root's are the system's own (qmgrd
+	 * sets a resumed disposable's clock that way) and must run at once. */
+	bool gui_user = c.uid != 0 && has_gui_port();
+	if (gui_user || g_file_test(wl, G_FILE_TEST_EXISTS)) {
 		envp[n_env++] = g_strconcat("XDG_RUNTIME_DIR=", runtime, NULL);
 		envp[n_env++] = g_strdup("WAYLAND_DISPLAY=wayland-0");
-		c.wayland_socket = wl;
+		if (gui_user)
+			c.wayland_socket = wl;
 	}
 	for (guint i = 0; i < n_extra; i++)
 		envp[n_env++] = g_strdup(spec->env[i]);
