@@ -31,24 +31,8 @@ for tool in sway grim wtype; do
 		{ echo "bench-gui-vm: $tool is not installed: skipped"; exit 77; }
 done
 [ -f "$TPL/root.img" ] || { echo "bench-gui-vm: no gui template in $TPL: skipped"; exit 77; }
-getent group qmgr >/dev/null || groupadd --system qmgr || exit 1
+. "$(dirname "$0")/../../tests/gui/lib-gui-qmgrd.sh"
 
-. "$(dirname "$0")/../../tests/qmgrd/lib-qmgrd.sh"
-QT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/qmgrd_cleanup/')"
-. "$(dirname "$0")/../../tests/gui/lib-gui.sh"
-GT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/gui_cleanup/')"
-cleanup() {
-	T=$QT
-	qmgrd_cleanup
-	T=$GT
-	gui_cleanup
-}
-trap cleanup EXIT
-usermod -a -G qmgr "$GUI_USER" || exit 1
-
-qmgrd_start() { local T=$QT; start_qmgrd "$@"; }
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
 qvm-create --label blue work >/dev/null || exit 1

@@ -21,25 +21,9 @@ for tool in sway grim wtype; do
 	command -v "$tool" >/dev/null ||
 		{ echo "1..0 # SKIP $tool is not installed"; exit 0; }
 done
-getent group qmgr >/dev/null || groupadd --system qmgr || exit 1
-
-. "$(dirname "$0")/../qmgrd/lib-qmgrd.sh"
-QT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/qmgrd_cleanup/')"
-. "$(dirname "$0")/lib-gui.sh"
-GT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/gui_cleanup/')"
-cleanup() {
-	T=$QT
-	qmgrd_cleanup
-	T=$GT
-	gui_cleanup
-}
-trap cleanup EXIT
-usermod -a -G qmgr "$GUI_USER" || exit 1
+. "$(dirname "$0")/lib-gui-qmgrd.sh"
 
 echo "1..6"
-qmgrd_start() { local T=$QT; start_qmgrd "$@"; }
 qmgrd_start || exit 1
 for _ in $(seq 300); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
 [ "$(state default-dvm)" = Halted ] && ok "default-dvm made from the desktop template" || { not_ok "default-dvm made from the desktop template" "$(state default-dvm)"; exit 1; }

@@ -26,31 +26,10 @@ for tool in sway grim wtype; do
 	command -v "$tool" >/dev/null ||
 		{ echo "1..0 # SKIP $tool is not installed"; exit 0; }
 done
-# gui_socket is for group qmgr; the test's GUI user joins it.
-getent group qmgr >/dev/null || groupadd --system qmgr || exit 1
-
-. "$(dirname "$0")/../qmgrd/lib-qmgrd.sh"
-QT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/qmgrd_cleanup/')"
-. "$(dirname "$0")/lib-gui.sh"
-GT=$T
-eval "$(declare -f cleanup | sed '1s/^cleanup/gui_cleanup/')"
-cleanup() {
-	# qmgrd first: lib-gui's cleanup waits for every child
-	T=$QT
-	qmgrd_cleanup
-	T=$GT
-	gui_cleanup
-}
-trap cleanup EXIT
-# lib-gui.sh made the user; group qmgr lets it reach the GUI socket
-# (setpriv --init-groups reads the groups at each start).
-usermod -a -G qmgr "$GUI_USER" || exit 1
+. "$(dirname "$0")/lib-gui-qmgrd.sh"
 
 echo "1..12"
 
-# lib-qmgrd's functions work in its own directory
-qmgrd_start() { local T=$QT; start_qmgrd "$@"; }
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
 if out=$(qvm-create --label blue work 2>&1); then ok "qvm-create --label blue work"; else
