@@ -167,9 +167,8 @@ static GPtrArray *list_dir(const char *dir, GError **error)
 	return g_steal_pointer(&names);
 }
 
-/* name, version and revision from template.conf. */
-static bool read_conf(const char *dir, char **name, char **version,
-		      guint32 *revision, GError **error)
+bool qm_tpl_conf_identity(const char *dir, char **name, char **version,
+			  guint32 *revision, GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, QM_TPL_CONF, NULL);
 	size_t len = 0;
@@ -182,12 +181,15 @@ static bool read_conf(const char *dir, char **name, char **version,
 		g_prefix_error(error, "%s: ", path);
 		return false;
 	}
-	*name = g_key_file_get_string(kf, "Template", "name", NULL);
-	*version = g_key_file_get_string(kf, "Template", "version", NULL);
+	g_autofree char *n = g_key_file_get_string(kf, "Template", "name",
+						   NULL);
+	g_autofree char *v = g_key_file_get_string(kf, "Template", "version",
+						   NULL);
 	g_autofree char *rev = g_key_file_get_string(kf, "Template",
 						     "revision", NULL);
 	guint64 r = 0;
-	if (*name == NULL || *version == NULL || rev == NULL ||
+	if (n == NULL || !qm_tpl_template_name_is_valid(n) || v == NULL ||
+	    rev == NULL ||
 	    !g_ascii_string_to_unsigned(rev, 10, 1, QM_TPL_MAX_REVISION, &r,
 					NULL)) {
 		g_set_error(error, TPL_ERROR, 1, "%s: [Template] needs name, "
@@ -195,6 +197,9 @@ static bool read_conf(const char *dir, char **name, char **version,
 			    QM_TPL_MAX_REVISION);
 		return false;
 	}
+	*name = g_steal_pointer(&n);
+	if (version != NULL)
+		*version = g_steal_pointer(&v);
 	*revision = (guint32)r;
 	return true;
 }
@@ -205,7 +210,8 @@ struct qm_tpl_manifest *qm_tpl_dir_manifest(const char *dir, GError **error)
 		return NULL;
 	g_autoptr(qm_tpl_manifest) m = g_new0(struct qm_tpl_manifest, 1);
 	m->files = g_array_new(FALSE, TRUE, sizeof(struct qm_tpl_file));
-	if (!read_conf(dir, &m->name, &m->version, &m->revision, error))
+	if (!qm_tpl_conf_identity(dir, &m->name, &m->version, &m->revision,
+				  error))
 		return NULL;
 	g_autoptr(GPtrArray) names = list_dir(dir, error);
 	if (names == NULL)
@@ -354,7 +360,7 @@ struct qm_tpl_manifest *qm_tpl_dir_verify(const char *dir,
 	close(dirfd);
 	g_autofree char *name = NULL, *version = NULL;
 	guint32 revision = 0;
-	if (!read_conf(dir, &name, &version, &revision, error))
+	if (!qm_tpl_conf_identity(dir, &name, &version, &revision, error))
 		return NULL;
 	if (strcmp(name, m->name) != 0 || strcmp(version, m->version) != 0 ||
 	    revision != m->revision) {

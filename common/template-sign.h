@@ -15,6 +15,11 @@
 
 #define QM_TPL_CONF "template.conf"
 
+/* The name (a valid template name), version (NULL: not wanted) and
+ * revision that `dir`/template.conf's [Template] group says. */
+bool qm_tpl_conf_identity(const char *dir, char **name, char **version,
+			  guint32 *revision, GError **error);
+
 /* A new Ed25519 key pair named `name` (a file name). */
 bool qm_tpl_key_generate(const char *name, struct qm_tpl_key *out,
 			 GError **error);

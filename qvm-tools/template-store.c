@@ -259,33 +259,6 @@ bool qm_tpl_store_recover(const char *store, GError **error)
 	return true;
 }
 
-/* name and revision of an unsigned copy, from its template.conf. */
-static bool unsigned_identity(const char *dir, char **name, guint32 *rev,
-			      GError **error)
-{
-	g_autofree char *path = g_build_filename(dir, QM_TPL_CONF, NULL);
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error)) {
-		g_prefix_error(error, "%s: ", path);
-		return false;
-	}
-	*name = g_key_file_get_string(kf, "Template", "name", NULL);
-	g_autofree char *r = g_key_file_get_string(kf, "Template", "revision",
-						   NULL);
-	guint64 v = 0;
-	if (*name == NULL || !qm_tpl_template_name_is_valid(*name) ||
-	    r == NULL ||
-	    !g_ascii_string_to_unsigned(r, 10, 1, QM_TPL_MAX_REVISION, &v,
-					NULL)) {
-		g_set_error(error, STORE_ERROR, 1, "%s: [Template] needs a "
-			    "valid name and a revision (1 to %u)", path,
-			    QM_TPL_MAX_REVISION);
-		return false;
-	}
-	*rev = (guint32)v;
-	return true;
-}
-
 /* Copies the files of the template directory `src` into `dst`. */
 static bool copy_dir(const char *src, const char *dst, GError **error)
 {
@@ -334,7 +307,7 @@ static bool install_copy(const char *store, const char *tmpl, const char *src,
 		g_printerr("qvm-template: warning: %s is not signed: "
 			   "installing it unverified (--allow-unsigned)\n",
 			   src);
-		if (!unsigned_identity(tmpl, name, &rev, error))
+		if (!qm_tpl_conf_identity(tmpl, name, NULL, &rev, error))
 			return false;
 	} else {
 		g_autoptr(qm_tpl_manifest) m = qm_tpl_dir_verify(
