@@ -19,6 +19,7 @@
 #include "net.h"
 #include "prompt.h"
 #include "run.h"
+#include "template-store.h"
 #include "volumes.h"
 
 typedef void (*method_fn)(struct qmgrd *d, struct qm_call *c,
@@ -764,13 +765,38 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 					 "qvm-prefs dom0 default_template)");
 		goto fail;
 	}
-	struct qm_vm *src = root_source(d, vm, tmpl);
-	if ((cls == POL_CLASS_TEMPLATEVM || cls == POL_CLASS_STANDALONEVM) &&
+	/* A TemplateVM named like a template in the store, without
+	 * --template, is that template's (qvm-template install makes it so):
+	 * it boots the store's current revision and has no root of its own. */
+	bool from_store = cls == POL_CLASS_TEMPLATEVM && tmpl == NULL &&
+			  qm_store_has(d, name);
+	if (from_store) {
+		g_autofree char *rev = NULL;
+		g_autoptr(GError) serr = NULL;
+		g_autoptr(GKeyFile) kf = qm_store_current(d, name, &rev,
+							  &serr);
+		if (kf == NULL) {
+			qm_call_fail(c, QM_ERR_INVALID, "template store: %s",
+				     serr ? serr->message : "gone");
+			goto fail;
+		}
+		/* its sizing, unless the call gave one */
+		qm_template_sizing_apply(vm, kf);
+		if (!g_hash_table_contains(vm->props, "label"))
+			qm_vm_prop_set(vm, "label", "black");
+	}
+	struct qm_vm *src = from_store ? NULL : root_source(d, vm, tmpl);
+	if (!from_store &&
+	    (cls == POL_CLASS_TEMPLATEVM || cls == POL_CLASS_STANDALONEVM) &&
 	    (src == NULL || (src->cls != POL_CLASS_TEMPLATEVM &&
 			     src->cls != POL_CLASS_STANDALONEVM))) {
 		qm_call_fail(c, QM_ERR_INVALID,
 			     "a new %s copies the root of a TemplateVM: give "
-			     "--template", cls_name);
+			     "--template%s", cls_name,
+			     cls == POL_CLASS_TEMPLATEVM
+				     ? ", or install a template of this name "
+				       "(qvm-template install)"
+				     : "");
 		goto fail;
 	}
 	if (src != NULL && !qm_vm_is_down(src)) {

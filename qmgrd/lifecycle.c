@@ -18,10 +18,9 @@
 #include "dispvm-pool.h"
 #include "domain-xml.h"
 #include "libvirt-conn.h"
-#include "template-manifest.h"
-#include "template-state.h"
 #include "net.h"
 #include "run.h"
+#include "template-store.h"
 #include "volumes.h"
 
 #define LIFE_ERROR g_quark_from_static_string("qm-lifecycle-error")
@@ -466,36 +465,14 @@ static struct qm_vm *root_owner(struct qmgrd *d, struct qm_vm *vm)
 static bool store_boot(struct qmgrd *d, const char *name, struct boot *b,
 		       char **cmdline, GError **error)
 {
-	g_autofree char *dir = g_build_filename(d->paths.lib,
-						"template-store", name, NULL);
-	guint32 current = 0, previous = 0;
-	g_autofree char *state = g_build_filename(dir, QM_TPL_STATE, NULL);
-	if (!g_file_test(state, G_FILE_TEST_EXISTS))
+	g_autofree char *rev = NULL;
+	g_autoptr(GKeyFile) kf = qm_store_current(d, name, &rev, error);
+	if (kf == NULL)
 		return false;
-	if (!qm_tpl_state_read(dir, &current, &previous, error))
-		return false;
-	g_autofree char *rev = g_strdup_printf("%s/%u", dir, current);
-	g_autofree char *conf = g_build_filename(rev, "template.conf", NULL);
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	if (!g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, error)) {
-		g_prefix_error(error, "template store: ");
-		return false;
-	}
-	static const char *const keys[] = { "kernel", "initramfs", "root" };
+	/* verified at install; still only plain names */
 	char *files[3] = { NULL, NULL, NULL };
-	for (int i = 0; i < 3; i++) {
-		g_autofree char *f = g_key_file_get_string(kf, "Template",
-							   keys[i], NULL);
-		/* verified at install; still only plain names */
-		if (f == NULL || !qm_tpl_file_name_is_valid(f)) {
-			g_set_error(error, LIFE_ERROR, 1, "%s: %s missing or "
-				    "not a plain file name", conf, keys[i]);
-			for (int j = 0; j < i; j++)
-				g_free(files[j]);
-			return false;
-		}
-		files[i] = g_build_filename(rev, f, NULL);
-	}
+	if (!qm_template_files(kf, rev, files, error))
+		return false;
 	b->kernel = files[0];
 	b->initrd = files[1];
 	b->root_base = files[2];
@@ -522,7 +499,9 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 		owner = t->name;
 	}
 	g_autofree char *base = NULL;
-	struct qm_vm *ov = qm_inventory_find(d->inv, owner);
+	/* (a qube being created is not in the inventory yet) */
+	struct qm_vm *ov = owner == vm->name ? vm
+					     : qm_inventory_find(d->inv, owner);
 	if (ov != NULL && ov->cls == POL_CLASS_TEMPLATEVM &&
 	    store_boot(d, owner, b, &base, error)) {
 		/* a revision is never written, not even by its TemplateVM */
@@ -552,12 +531,21 @@ static bool boot_for(struct qmgrd *d, struct qm_vm *vm, struct boot *b,
 				     vm->name, net, *opts ? " " : "", opts);
 	for (const char *f = b->kernel; f; f = f == b->kernel ? b->initrd
 							     : NULL) {
-		if (!g_file_test(f, G_FILE_TEST_EXISTS)) {
+		if (g_file_test(f, G_FILE_TEST_EXISTS))
+			continue;
+		if (ov != NULL && ov->cls == POL_CLASS_TEMPLATEVM &&
+		    !g_file_test(b->root_base, G_FILE_TEST_EXISTS))
+			/* made from the store, which no longer has it */
+			g_set_error(error, LIFE_ERROR, 1,
+				    "TemplateVM '%s' has no root of its own "
+				    "and no template '%s' is in the template "
+				    "store (qvm-template install it)", owner,
+				    owner);
+		else
 			g_set_error(error, LIFE_ERROR, 1,
 				    "%s is missing: the volumes of '%s' are "
 				    "incomplete", f, owner);
-			return false;
-		}
+		return false;
 	}
 	return true;
 }

@@ -31,6 +31,7 @@
 #include "prompt.h"
 #include "rpc.h"
 #include "run.h"
+#include "template-store.h"
 #include "volumes.h"
 
 static void paths_init(struct qm_paths *p, const char *root,
@@ -226,22 +227,8 @@ static void first_start(struct qmgrd *d)
 	op->tmpl = qm_vm_create("minimal", POL_CLASS_TEMPLATEVM, NULL);
 	qm_vm_prop_set(op->tmpl, "label", "black");
 	g_autoptr(GKeyFile) kf = g_key_file_new();
-	if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL)) {
-		/* The template's own sizing becomes the TemplateVM's, and so
-		 * its AppVMs' default. */
-		const char *keys[] = { "memory", "vcpus" };
-		for (size_t i = 0; i < 2; i++) {
-			g_autofree char *v = g_key_file_get_string(
-				kf, "Template", keys[i], NULL);
-			const char *why;
-			g_autofree char *n =
-				v ? qm_prop_normalise(qm_prop_find(keys[i]),
-						      v, &why)
-				  : NULL;
-			if (n != NULL)
-				qm_vm_prop_set(op->tmpl, keys[i], n);
-		}
-	}
+	if (g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, NULL))
+		qm_template_sizing_apply(op->tmpl, kf);
 	g_message("first start: importing template from %s", src);
 	qm_volumes_import_template(d, op->tmpl, src, import_template_done, op);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "volumes.h"
+#include "template-store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,31 @@ static void add_root_copy(struct steps *s, struct qmgrd *d, const char *dst,
 	}
 }
 
+/* The root image (converted to qcow2), kernel, initramfs and
+ * template.conf of the template directory `dir`, whose template.conf is
+ * `kf`, become `dst`'s own. */
+static bool add_template_copy(struct steps *s, struct qmgrd *d,
+			      const char *dst, const char *dir, GKeyFile *kf,
+			      GError **error)
+{
+	char *files[3] = { NULL, NULL, NULL };
+	if (!qm_template_files(kf, dir, files, error))
+		return false;
+	g_autofree char *conf = g_build_filename(dir, "template.conf", NULL);
+	g_autofree char *root = qm_volume_path(d, dst, "root.qcow2");
+	g_autofree char *k = qm_volume_path(d, dst, "kernel");
+	g_autofree char *i = qm_volume_path(d, dst, "initramfs");
+	g_autofree char *c = qm_volume_path(d, dst, "template.conf");
+	steps_add(s, "qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
+		  files[2], root, NULL);
+	steps_add(s, "cp", "--sparse=always", files[0], k, NULL);
+	steps_add(s, "cp", files[1], i, NULL);
+	steps_add(s, "cp", conf, c, NULL);
+	for (int j = 0; j < 3; j++)
+		g_free(files[j]);
+	return true;
+}
+
 void qm_volumes_create(struct qmgrd *d, struct qm_vm *vm,
 		       struct qm_vm *root_src, struct qm_vm *private_src,
 		       qm_done_fn done, void *data)
@@ -160,6 +186,21 @@ void qm_volumes_create(struct qmgrd *d, struct qm_vm *vm,
 	} else {
 		steps_add(s, "qemu-img", "create", "-q", "-f", "qcow2", priv,
 			  QM_PRIVATE_SIZE, NULL);
+	}
+	if (root_src != NULL && root_src->cls == POL_CLASS_TEMPLATEVM) {
+		/* A TemplateVM boots its template's current revision when the
+		 * store has one (lifecycle.c): that is what is copied. */
+		g_autofree char *rev = NULL;
+		g_autoptr(GKeyFile) kf = qm_store_current(d, root_src->name,
+							  &rev, &err);
+		if (err != NULL ||
+		    (kf != NULL &&
+		     !add_template_copy(s, d, vm->name, rev, kf, &err))) {
+			steps_finish(s, err);
+			return;
+		}
+		if (kf != NULL)
+			root_src = NULL;
 	}
 	if (root_src != NULL)
 		add_root_copy(s, d, vm->name, root_src->name);
@@ -200,36 +241,16 @@ void qm_volumes_import_template(struct qmgrd *d, struct qm_vm *vm,
 		fail_now(done, data, err);
 		return;
 	}
-	/* template.conf names the files; only plain names in that dir. */
-	static const char *const keys[] = { "kernel", "initramfs", "root" };
-	g_auto(GStrv) files = g_new0(char *, 4);
-	for (size_t i = 0; i < 3; i++) {
-		g_autofree char *name =
-			g_key_file_get_string(kf, "Template", keys[i], NULL);
-		if (name == NULL || strchr(name, '/') || name[0] == '.') {
-			g_set_error(&err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "template %s: key %s missing or not a "
-				    "plain file name", conf, keys[i]);
-			fail_now(done, data, err);
-			return;
-		}
-		files[i] = g_build_filename(template_dir, name, NULL);
-	}
 	if (!make_dir(dir, &err)) {
 		fail_now(done, data, err);
 		return;
 	}
-	g_autofree char *root = qm_volume_path(d, vm->name, "root.qcow2");
-	g_autofree char *k = qm_volume_path(d, vm->name, "kernel");
-	g_autofree char *i = qm_volume_path(d, vm->name, "initramfs");
-	g_autofree char *c = qm_volume_path(d, vm->name, "template.conf");
 	g_autofree char *priv = qm_volume_path(d, vm->name, "private.qcow2");
 	struct steps *s = steps_new(done, data);
-	steps_add(s, "qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
-		  files[2], root, NULL);
-	steps_add(s, "cp", "--sparse=always", files[0], k, NULL);
-	steps_add(s, "cp", files[1], i, NULL);
-	steps_add(s, "cp", conf, c, NULL);
+	if (!add_template_copy(s, d, vm->name, template_dir, kf, &err)) {
+		steps_finish(s, err);
+		return;
+	}
 	steps_add(s, "qemu-img", "create", "-q", "-f", "qcow2", priv,
 		  QM_PRIVATE_SIZE, NULL);
 	steps_run(s);

@@ -9,7 +9,9 @@
  *   qvm-template list | rollback NAME | remove NAME      [--store DIR]
  *
  * install, list, rollback and remove work on the template store
- * (template-store.h).
+ * (template-store.h), by default qmgrd's.  There, install also makes the
+ * TemplateVM of a template new to qmgrd and remove removes it first, as
+ * Qubes' qvm-template does; with --store they touch only that store.
  */
 #include "config.h"
 
@@ -19,11 +21,39 @@
 #include <sodium.h>
 
 #include "atomic-file.h"
+#include "client.h"
 #include "template-sign.h"
 #include "template-store.h"
 
 #define DEFAULT_KEYS_DIR QMGR_SYSCONFDIR "/qmgr/template-keys"
 #define DEFAULT_STORE QMGR_LOCALSTATEDIR "/lib/qmgr/template-store"
+#define PROG "qvm-template"
+
+/* qmgrd's store: under $QMGR_ROOT as qmgrd --root has it, else the
+ * system's. */
+static char *qmgrd_store(void)
+{
+	const char *root = g_getenv("QMGR_ROOT");
+	if (root != NULL && *root != '\0')
+		return g_build_filename(root, "var/lib/qmgr/template-store",
+					NULL);
+	return g_strdup(DEFAULT_STORE);
+}
+
+/* The class of qube NAME ("TemplateVM", ...), NULL when there is none;
+ * false when qmgrd cannot be asked. */
+static bool qube_class(struct qm_client *client, const char *name,
+		       char **cls, GError **error)
+{
+	g_autoptr(GVariant) vms = qm_tool_list_vms(client, error);
+	if (vms == NULL)
+		return false;
+	g_autoptr(GVariant) vm = qm_tool_find_vm(vms, name);
+	*cls = NULL;
+	if (vm != NULL)
+		g_variant_lookup(vm, "class", "s", cls);
+	return true;
+}
 
 static const char usage[] =
 	"usage: qvm-template keygen NAME [--dir DIR]\n"
@@ -119,8 +149,61 @@ static void print_entry(const struct qm_tpl_store_entry *e)
 	putchar('\n');
 }
 
+/*
+ * After an install into qmgrd's store: a template new to qmgrd becomes a
+ * TemplateVM of its name, which boots the store's current revision.  Not
+ * reaching qmgrd is a warning (the template is installed; the TemplateVM
+ * can be made later), a refusal an error.
+ */
+static int make_template_vm(const struct qm_tpl_store_entry *e)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) client = qm_client_connect(PROG, &err);
+	if (client == NULL) {
+		fprintf(stderr, PROG ": warning: no TemplateVM made: %s; once "
+			"qmgrd runs: qvm-create --class TemplateVM %s\n",
+			err->message, e->name);
+		return 0;
+	}
+	g_autofree char *cls = NULL;
+	if (!qube_class(client, e->name, &cls, &err)) {
+		qm_tool_print_error(PROG, err);
+		return 1;
+	}
+	if (cls != NULL && strcmp(cls, "TemplateVM") == 0) {
+		printf("TemplateVM %s boots revision %u from its next start\n",
+		       e->name, e->current);
+		return 0;
+	}
+	if (cls != NULL) {
+		fprintf(stderr, PROG ": warning: qube %s is a%s %s, not a "
+			"TemplateVM: it does not boot from the template store "
+			"(rename the template, or remove that qube and run "
+			"qvm-create --class TemplateVM %s)\n", e->name,
+			strchr("AEIOU", cls[0]) ? "n" : "", cls, e->name);
+		return 1;
+	}
+	GVariantDict args;
+	g_variant_dict_init(&args, NULL);
+	g_variant_dict_insert(&args, "class", "s", "TemplateVM");
+	g_autoptr(GVariant) r = qm_client_call(client, "vm.Create", e->name,
+					       g_variant_dict_end(&args),
+					       &err);
+	if (r == NULL) {
+		fprintf(stderr, PROG ": template %s is installed, but its "
+			"TemplateVM was not made: ", e->name);
+		qm_tool_fputs_safe(err->message, stderr);
+		fputc('\n', stderr);
+		return 1;
+	}
+	printf("created TemplateVM %s (qvm-create --template %s NAME makes "
+	       "qubes on it)\n", e->name, e->name);
+	return 0;
+}
+
 static int cmd_install(const char *src, const char *store,
-		       const char *keys_dir, bool allow_unsigned)
+		       const char *keys_dir, bool allow_unsigned,
+		       bool make_qubes)
 {
 	g_autoptr(GError) error = NULL;
 	struct qm_tpl_store_entry *e = NULL;
@@ -133,8 +216,9 @@ static int cmd_install(const char *src, const char *store,
 	if (e->previous)
 		printf("; revision %u kept for rollback", e->previous);
 	putchar('\n');
+	int rc = make_qubes ? make_template_vm(e) : 0;
 	qm_tpl_store_entry_free(e);
-	return 0;
+	return rc;
 }
 
 static int cmd_list(const char *store)
@@ -165,9 +249,46 @@ static int cmd_rollback(const char *name, const char *store)
 	return 0;
 }
 
-static int cmd_remove(const char *name, const char *store)
+/*
+ * Before removing a template from qmgrd's store: its TemplateVM goes
+ * first (qmgrd refuses while it runs or other qubes use it, naming them),
+ * so that no TemplateVM is left without a root to boot.
+ */
+static bool remove_template_vm(const char *name)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) client = qm_client_connect(PROG, &err);
+	if (client == NULL) {
+		fprintf(stderr, PROG ": template %s not removed: %s; its "
+			"TemplateVM must go first (or give --store to remove "
+			"only the store's copy)\n", name, err->message);
+		return false;
+	}
+	g_autofree char *cls = NULL;
+	if (!qube_class(client, name, &cls, &err)) {
+		qm_tool_print_error(PROG, err);
+		return false;
+	}
+	if (cls == NULL || strcmp(cls, "TemplateVM") != 0)
+		return true;
+	g_autoptr(GVariant) r = qm_client_call(client, "vm.Remove", name,
+					       NULL, &err);
+	if (r == NULL) {
+		fprintf(stderr, PROG ": template %s not removed: its "
+			"TemplateVM cannot be removed: ", name);
+		qm_tool_fputs_safe(err->message, stderr);
+		fputc('\n', stderr);
+		return false;
+	}
+	printf("removed TemplateVM %s\n", name);
+	return true;
+}
+
+static int cmd_remove(const char *name, const char *store, bool qubes)
 {
 	g_autoptr(GError) error = NULL;
+	if (qubes && !remove_template_vm(name))
+		return 1;
 	if (!qm_tpl_store_remove(store, name, &error))
 		return fail("%s", error->message);
 	printf("removed template %s\n", name);
@@ -188,8 +309,9 @@ int main(int argc, char **argv)
 		  "verify: the trusted public keys (" DEFAULT_KEYS_DIR ")",
 		  "DIR" },
 		{ "store", 0, 0, G_OPTION_ARG_FILENAME, &store,
-		  "install, list, rollback, remove: the template store ("
-		  DEFAULT_STORE ")", "DIR" },
+		  "install, list, rollback, remove: this template store only, "
+		  "no qubes (qmgrd's: " DEFAULT_STORE ", under $QMGR_ROOT "
+		  "when set)", "DIR" },
 		{ "allow-unsigned", 0, 0, G_OPTION_ARG_NONE, &allow_unsigned,
 		  "install: accept a template without a signature (warns)",
 		  NULL },
@@ -203,7 +325,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qvm-template: %s\n%s", error->message, usage);
 		return 2;
 	}
-	const char *st = store ? store : DEFAULT_STORE;
+	/* Without --store: qmgrd's store, whose templates are qubes too. */
+	g_autofree char *own = qmgrd_store();
+	const char *st = store ? store : own;
+	bool qubes = store == NULL;
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return cmd_list(st);
 	if (argc != 3) {
@@ -220,11 +345,11 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "install") == 0)
 		return cmd_install(arg, st, keys_dir ? keys_dir
 						      : DEFAULT_KEYS_DIR,
-				   allow_unsigned);
+				   allow_unsigned, qubes);
 	if (strcmp(cmd, "rollback") == 0)
 		return cmd_rollback(arg, st);
 	if (strcmp(cmd, "remove") == 0)
-		return cmd_remove(arg, st);
+		return cmd_remove(arg, st, qubes);
 	fprintf(stderr, "qvm-template: unknown command \"%s\"\n%s", cmd,
 		usage);
 	return 2;

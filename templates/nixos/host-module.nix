@@ -115,8 +115,10 @@ in
         installed one is installed with `qvm-template install`, verified
         against the keys of `templateKeys`.  Templates built by the flake
         are unsigned (signing happens outside Nix), so they are installed
-        only with `allowUnsignedTemplates`.  qmgrd does not boot qubes from
-        the store yet (issue 7); see `firstStartTemplate`.
+        only with `allowUnsignedTemplates`.  A template new to qmgrd becomes
+        a TemplateVM of its name (qvm-template asks qmgrd, which boots it
+        from the store); when qmgrd is not running yet, the install warns
+        and `qvm-create --class TemplateVM NAME` makes it later.
       '';
     };
 
@@ -282,7 +284,9 @@ in
     systemd.services.qmgr-templates = lib.mkIf (cfg.templates != [ ]) {
       description = "Install qmgr templates from the Nix store";
       wantedBy = [ "multi-user.target" ];
-      after = [ "local-fs.target" ];
+      # after qmgrd, which makes a new template's TemplateVM (through its
+      # socket: a filesystem socket, reachable despite PrivateNetwork)
+      after = [ "local-fs.target" "qmgrd.service" ];
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
