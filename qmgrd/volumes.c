@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "volumes.h"
+#include "remove-tree.h"
 #include "template-store.h"
 
 #include <errno.h>
@@ -286,27 +287,10 @@ void qm_volumes_drop_volatile(struct qmgrd *d, const char *vm)
 		g_warning("cannot remove %s: %s", vol, g_strerror(errno));
 }
 
-static void remove_tree(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	if (dir != NULL) {
-		const char *n;
-		while ((n = g_dir_read_name(dir)) != NULL) {
-			g_autofree char *p = g_build_filename(path, n, NULL);
-			if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
-			    !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-				remove_tree(p);
-			else if (g_unlink(p) < 0)
-				g_warning("cannot remove %s: %s", p,
-					  g_strerror(errno));
-		}
-	}
-	if (g_rmdir(path) < 0 && errno != ENOENT)
-		g_warning("cannot remove %s: %s", path, g_strerror(errno));
-}
-
 void qm_volumes_remove(struct qmgrd *d, const char *vm)
 {
 	g_autofree char *dir = g_build_filename(d->paths.vms, vm, NULL);
-	remove_tree(dir);
+	g_autoptr(GError) err = NULL;
+	if (!qm_remove_tree(dir, &err))
+		g_warning("cannot remove all of %s: %s", dir, err->message);
 }

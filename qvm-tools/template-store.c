@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "atomic-file.h"
+#include "remove-tree.h"
 #include "template-sign.h"
 #include "template-state.h"
 #include "template-tar.h"
@@ -34,32 +35,6 @@ static bool set_errno_error(GError **error, const char *path, int err)
 {
 	g_set_error(error, STORE_ERROR, 1, "%s: %s", path, g_strerror(err));
 	return false;
-}
-
-/* Removes `path` and what is below it, never following links. */
-static bool remove_tree(const char *path, GError **error)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? true
-				       : set_errno_error(error, path, errno);
-	if (S_ISDIR(st.st_mode)) {
-		g_autoptr(GDir) d = g_dir_open(path, 0, error);
-		if (d == NULL)
-			return false;
-		const char *n;
-		while ((n = g_dir_read_name(d)) != NULL) {
-			g_autofree char *sub = g_build_filename(path, n, NULL);
-			if (!remove_tree(sub, error))
-				return false;
-		}
-		if (rmdir(path) < 0)
-			return set_errno_error(error, path, errno);
-		return true;
-	}
-	if (unlink(path) < 0)
-		return set_errno_error(error, path, errno);
-	return true;
 }
 
 static bool fsync_path(const char *path, GError **error)
@@ -178,7 +153,7 @@ static bool prune(const char *dir, const struct state *st, GError **error)
 		if (rev && (r == st->current || r == st->previous))
 			continue;
 		g_autofree char *path = g_build_filename(dir, n, NULL);
-		if (!remove_tree(path, error))
+		if (!qm_remove_tree(path, error))
 			return false;
 	}
 	return true;
@@ -244,7 +219,7 @@ bool qm_tpl_store_recover(const char *store, GError **error)
 		g_autofree char *path = g_build_filename(store, n, NULL);
 		if (g_str_has_prefix(n, INCOMING) ||
 		    g_str_has_prefix(n, ".removing-")) {
-			if (!remove_tree(path, error))
+			if (!qm_remove_tree(path, error))
 				return false;
 			continue;
 		}
@@ -337,7 +312,7 @@ static bool install_copy(const char *store, const char *tmpl, const char *src,
 	}
 	g_autofree char *rev_dir = g_strdup_printf("%s/%u", dir, rev);
 	/* a leftover of a crashed install of the same revision */
-	if (!remove_tree(rev_dir, error) || !fsync_path(tmpl, error))
+	if (!qm_remove_tree(rev_dir, error) || !fsync_path(tmpl, error))
 		return false;
 	if (rename(tmpl, rev_dir) < 0)
 		return set_errno_error(error, rev_dir, errno);
@@ -365,7 +340,7 @@ bool qm_tpl_store_install(const char *store, const char *src,
 			       &name, error);
 	/* gone after a successful rename; a failed copy is removed */
 	g_autoptr(GError) e = NULL;
-	remove_tree(tmpl, &e);
+	qm_remove_tree(tmpl, &e);
 	if (ok && installed != NULL)
 		ok = (*installed = entry_load(store, name, error)) != NULL;
 	return ok;
@@ -424,7 +399,7 @@ bool qm_tpl_store_remove(const char *store, const char *name,
 	g_autofree char *target = g_build_filename(gone, name, NULL);
 	if (rename(dir, target) < 0)
 		return set_errno_error(error, dir, errno);
-	return fsync_path(store, error) && remove_tree(gone, error);
+	return fsync_path(store, error) && qm_remove_tree(gone, error);
 }
 
 static int entry_cmp(gconstpointer a, gconstpointer b)
