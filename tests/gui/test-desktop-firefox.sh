@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The desktop template end to end (issue 7): a qmgrd of its own imports the
-# debootstrap-built desktop template (templates/debian: Firefox ESR, foot)
-# and makes default-dvm of it; `qvm-run --dispvm=default-dvm firefox`
-# opens Firefox through gui-proxy under a headless sway, in a window titled
-# "[dispN] ... Mozilla Firefox" with the disposable's red border all round;
-# closing the window on the host ends Firefox, the command returns and the
-# disposable is gone.  With SCREENSHOT=FILE the screen is saved there (the
-# picture in docs/templates.md).  Slow under TCG: Firefox takes minutes.
-# TAP output.
+# The desktop template end to end (issue 7), as a user would do it: a
+# qmgrd of its own (first start: the minimal template), `qvm-template
+# install` of the debootstrap-built desktop template (templates/debian:
+# Firefox ESR, foot), signed with the build's key, makes TemplateVM
+# debian-desktop; a disposable template on it, firefox-dvm; and `qvm-run
+# --dispvm=firefox-dvm firefox` opens Firefox through gui-proxy under a
+# headless sway, in a window titled "[dispN] ... Mozilla Firefox" with the
+# disposable's red border all round; closing the window on the host ends
+# Firefox, the command returns and the disposable is gone.  With
+# SCREENSHOT=FILE the screen is saved there (the picture in
+# docs/templates.md).  Slow under TCG: Firefox takes minutes.  TAP output.
 #
-#   test-desktop-firefox.sh BUILD_DIR DESKTOP_TEMPLATE_OUT_DIR GUI_PROXY
+#   test-desktop-firefox.sh BUILD_DIR DESKTOP_TEMPLATE_OUT_DIR GUI_PROXY \
+#                           MINIMAL_TEMPLATE_OUT_DIR KEYS_DIR
 set -u
 B=$1
-TPL=$2
+DESKTOP=$2
 PROXY=$(realpath "$3")
+TPL=$4
+KEYS=$5
 LOG_KEEP=/tmp/qmgr-desktop-firefox-failed.log
 for tool in sway grim wtype; do
 	command -v "$tool" >/dev/null ||
@@ -23,15 +28,20 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
-echo "1..6"
+echo "1..8"
 qmgrd_start || exit 1
 for _ in $(seq 300); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
-[ "$(state default-dvm)" = Halted ] && ok "default-dvm made from the desktop template" || { not_ok "default-dvm made from the desktop template" "$(state default-dvm)"; exit 1; }
+out=$("$B/qvm-tools/qvm-template" install "$DESKTOP" --keys-dir "$KEYS" 2>&1)
+[[ $out == *"created TemplateVM debian-desktop"* ]] && ok "qvm-template install makes TemplateVM debian-desktop" || { not_ok "qvm-template install makes TemplateVM debian-desktop" "$out"; exit 1; }
+same "it has the template's memory" 1536 "$(qvm-prefs debian-desktop memory)"
+check "qvm-create firefox-dvm, a disposable template on it" \
+	qvm-create --template debian-desktop --label red \
+	--property template_for_dispvms=True firefox-dvm
 
 "${AS[@]}" "${wenv[@]}" QMGR_ROOT="$QMGR_ROOT" "$PROXY" >"$GT/proxy.log" 2>&1 &
 pids+=($!)
 start=$SECONDS
-qvm-run -p --dispvm=default-dvm 'MOZ_ENABLE_WAYLAND=1 firefox --new-instance about:blank' \
+qvm-run -p --dispvm=firefox-dvm 'MOZ_ENABLE_WAYLAND=1 firefox --new-instance about:blank' \
 	>"$GT/firefox.log" 2>&1 &
 run_pid=$!
 firefox_view() { tree | grep -E '^\[disp[0-9]+\] .*Mozilla Firefox	qmgr\.disp[0-9]+\.firefox' >/dev/null; }
