@@ -34,6 +34,18 @@ struct qt_notify {
 	unsigned int in_flight;
 };
 
+/* A call's reply came: false when n was destroyed meanwhile (and is freed
+ * now if this was the last call in flight). */
+static bool call_finished(struct qt_notify *n)
+{
+	n->in_flight--;
+	if (!n->dead)
+		return true;
+	if (n->in_flight == 0)
+		g_free(n);
+	return false;
+}
+
 static void caps_done(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct qt_notify *n = data;
@@ -41,12 +53,8 @@ static void caps_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_autoptr(GVariant) r = g_dbus_connection_call_finish(
 		G_DBUS_CONNECTION(src), res, &err);
 
-	n->in_flight--;
-	if (n->dead) {
-		if (n->in_flight == 0)
-			g_free(n);
+	if (!call_finished(n))
 		return;
-	}
 	if (!r) {
 		g_message("notification server: GetCapabilities failed: %s",
 			  err->message);
@@ -174,10 +182,7 @@ static void sent_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_autoptr(GVariant) r = g_dbus_connection_call_finish(
 		G_DBUS_CONNECTION(src), res, &err);
 
-	n->in_flight--;
-	if (n->dead) {
-		if (n->in_flight == 0)
-			g_free(n);
+	if (!call_finished(n)) {
 		g_free(s);
 		return;
 	}

@@ -15,7 +15,8 @@
 # qmgrd going away and coming back.  TAP output.
 #
 #   test-tray.sh BUILD_DIR TEMPLATE_OUT_DIR QMGR_TRAY
-# QMGR_TRAY_SCREENSHOT=FILE keeps a screenshot of the open menu.
+# QMGR_TRAY_SCREENSHOTS=DIR keeps screenshots of the open menu there
+# (tray-menu.png, tray-request.png; docs/images has them).
 set -u
 B=$1
 TPL=$2
@@ -28,7 +29,7 @@ for tool in sway grim waybar mako makoctl dbus-daemon busctl gdbus stdbuf; do
 done
 . "$HERE/../gui/lib-gui-qmgrd.sh"
 
-echo "1..39"
+echo "1..40"
 
 POL=$QMGR_ROOT/etc/qmgr/policy.d
 mkdir -p "$POL"
@@ -148,7 +149,6 @@ else
 	not_ok "the icon is in the panel: no qube running (white square, dark frame)" \
 		"white: $(panel_pixels ffffff), frame: $(panel_pixels 2e3436)" "$(tail -n 5 "$GT/waybar.log")"
 fi
-run grim "$T/panel-idle.png" 2>/dev/null
 
 # --- Start from the menu; the layout follows qmgrd's events
 run stdbuf -oL gdbus monitor --session --dest "$NAME" --object-path /MenuBar \
@@ -230,19 +230,43 @@ else
 	not_ok "mako shows the question" "$(notes | head -c 2000)"
 fi
 
-# the menu screenshot (waybar opens the dbusmenu as a GTK menu on a click)
-run swaymsg seat seat0 cursor set 1262 16 >/dev/null 2>&1
-run swaymsg seat seat0 cursor press button1 >/dev/null 2>&1
-run swaymsg seat seat0 cursor release button1 >/dev/null 2>&1
-sleep 2
-run grim "$T/menu.png" 2>/dev/null
-if [ -n "${QMGR_TRAY_SCREENSHOT:-}" ]; then
-	cp "$T/menu.png" "$QMGR_TRAY_SCREENSHOT" && echo "# menu screenshot: $QMGR_TRAY_SCREENSHOT"
-	cp "$T/panel-idle.png" "${QMGR_TRAY_SCREENSHOT%.png}-idle.png"
+# waybar shows our dbusmenu as a GTK menu when the icon is clicked: a
+# virtual pointer (the headless sway has none) clicks it, then hovers over
+# Requests to open that submenu; the screenshots are kept.
+white() { $PY - "$1" <<'EOF2'
+import sys
+data = open(sys.argv[1], 'rb').read()
+magic, dims, maxval, px = data.split(b'\n', 3)
+W, H = map(int, dims.split())
+px = px[W * 3 * 32:]         # below the panel
+print(sum(1 for i in range(0, len(px), 3) if px[i:i + 3] == b'\xff\xff\xff'))
+EOF2
+}
+run grim -t ppm "$T/before.ppm" 2>/dev/null
+run $PY "$HERE/vpointer.py" 1280 720 move 1268 16 sleep 0.5 click sleep 1.5 \
+	move 1236 33 sleep 1.5 move 1010 33 sleep 0.3 move 960 33 sleep 0.3 \
+	move 900 34 sleep 3.5 move 600 400 click \
+	>"$T/vpointer.log" 2>&1 &
+vp=$!
+sleep 1.5
+run grim -t ppm "$T/menu-open.ppm" 2>/dev/null
+sleep 1.7
+run grim "$T/tray-menu.png" 2>/dev/null      # Requests open
+sleep 2.8
+run grim "$T/tray-request.png" 2>/dev/null   # the question's targets
+wait "$vp"
+w0=$(white "$T/before.ppm")
+w1=$(white "$T/menu-open.ppm")
+if [ "$w1" -gt $((w0 + 3000)) ]; then
+	ok "a click on the icon in waybar opens the menu ($w0 -> $w1 white pixels)"
+else
+	not_ok "a click on the icon in waybar opens the menu" "white pixels $w0 -> $w1" \
+		"$(cat "$T/vpointer.log")" "$(tail -n 5 "$GT/waybar.log")"
 fi
-run swaymsg seat seat0 cursor set 600 400 >/dev/null 2>&1
-run swaymsg seat seat0 cursor press button1 >/dev/null 2>&1
-run swaymsg seat seat0 cursor release button1 >/dev/null 2>&1
+if [ -n "${QMGR_TRAY_SCREENSHOTS:-}" ]; then
+	cp "$T/tray-menu.png" "$T/tray-request.png" "$QMGR_TRAY_SCREENSHOTS" &&
+		echo "# screenshots of the menu in $QMGR_TRAY_SCREENSHOTS"
+fi
 
 if click Requests* "$REQ" "Allow to personal (default)" >"$T/click.out" 2>&1; then
 	ok "clicking the default target answers"
