@@ -28,7 +28,6 @@ struct tray {
 	GPtrArray *qubes;            /* struct qt_qube * */
 	char *lost_why;              /* why qmgrd is not reachable */
 	guint rebuild_id;
-	guint list_gen;              /* vm.List replies older than this: stale */
 };
 
 /* ---- the menu and the icon ---- */
@@ -139,26 +138,16 @@ static void state_changed(struct tray *t, const char *vm, GVariant *props)
 	}
 	g_autofree char *old = g_steal_pointer(&q->state);
 	q->state = g_strdup(state);
-	g_autofree char *name = qt_sanitize(vm, 32);
-	g_autofree char *why = qt_sanitize(detail, QT_TEXT_MAX);
-	bool was_up = old && (strcmp(old, "Running") == 0 ||
-			      strcmp(old, "Transient") == 0 ||
-			      strcmp(old, "Halting") == 0 ||
-			      strcmp(old, "Paused") == 0);
-
-	if (strcmp(state, "Running") == 0 && g_strcmp0(old, "Running") != 0 &&
-	    g_strcmp0(old, "Paused") != 0) {
-		g_autofree char *s = g_strdup_printf("%s started", name);
-		qt_notify_event(t->notify, s, "The qube is running.");
-	} else if (strcmp(state, "Halted") == 0 && was_up) {
-		g_autofree char *s = g_strdup_printf("%s stopped", name);
-		qt_notify_event(t->notify, s, *why ? why : "The qube is halted.");
-	} else if (strcmp(state, "Crashed") == 0 &&
-		   g_strcmp0(old, "Crashed") != 0) {
-		g_autofree char *s = g_strdup_printf("%s crashed", name);
-		qt_notify_event(t->notify, s,
-				*why ? why : "libvirt reported the guest "
-					     "crashed.");
+	const char *notice = qt_state_notice(old, state);
+	if (notice) {
+		g_autofree char *name = qt_sanitize(vm, 32);
+		g_autofree char *why = qt_sanitize(detail, QT_TEXT_MAX);
+		g_autofree char *s = g_strdup_printf("%s %s", name, notice);
+		const char *body = *why ? why
+			: strcmp(notice, "started") == 0 ? "The qube is running."
+			: strcmp(notice, "stopped") == 0 ? "The qube is halted."
+			: "libvirt reported the guest crashed.";
+		qt_notify_event(t->notify, s, body);
 	}
 	rebuild(t);
 }
@@ -229,9 +218,9 @@ static void answered(GVariant *result, const GError *error, void *data)
 	if (!result) {
 		g_message("answer to question %u not taken: %s", a->id,
 			  error->message);
-		/* Invalid leaves it open; anything else closed it. */
-		if (strstr(error->message, "(Invalid)") == NULL &&
-		    !qt_prompts_offers(a->t->prompts, a->id, a->target))
+		/* NotFound: the question is closed (answered elsewhere, timed
+		 * out); anything else (Invalid) leaves it open. */
+		if (!strstr(error->message, "(NotFound)"))
 			return;
 	}
 	g_message("question %u answered: %s", a->id,

@@ -157,6 +157,25 @@ unsigned int qt_qubes_running(GPtrArray *qubes)
 	return n;
 }
 
+const char *qt_state_notice(const char *old, const char *now)
+{
+	bool was_up = old && (strcmp(old, "Running") == 0 ||
+			      strcmp(old, "Transient") == 0 ||
+			      strcmp(old, "Halting") == 0 ||
+			      strcmp(old, "Paused") == 0);
+
+	/* Paused -> Running is a resume (a preloaded disposable taken), not
+	 * a start. */
+	if (strcmp(now, "Running") == 0 && g_strcmp0(old, "Running") != 0 &&
+	    g_strcmp0(old, "Paused") != 0)
+		return "started";
+	if (strcmp(now, "Halted") == 0 && was_up)
+		return "stopped";
+	if (strcmp(now, "Crashed") == 0 && g_strcmp0(old, "Crashed") != 0)
+		return "crashed";
+	return NULL;
+}
+
 static int by_running_then_name(gconstpointer a, gconstpointer b)
 {
 	const struct qt_qube *x = *(struct qt_qube *const *)a;

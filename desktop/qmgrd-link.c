@@ -161,10 +161,15 @@ static void on_reply(struct qt_link *l, GVariant *payload)
 		if (ok) {
 			p->fn(result, NULL, p->data);
 		} else {
+			/* The code in the message, as gui-proxy/admin.c
+			 * does: "... (NotFound)". */
+			const char *code = "";
+			g_variant_lookup(result, "code", "&s", &code);
 			g_autoptr(GError) err = g_error_new(
-				G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+				G_IO_ERROR, G_IO_ERROR_FAILED, "%s%s%s%s",
 				*message ? message
-					 : "refused without saying why");
+					 : "refused without saying why",
+				*code ? " (" : "", code, *code ? ")" : "");
 			p->fn(NULL, err, p->data);
 		}
 	}

@@ -178,6 +178,9 @@ void qt_qube_free(struct qt_qube *q);
 void qt_question_free(struct qt_question *q);
 /* How many qubes run (Running, Transient, Halting, Paused). */
 unsigned int qt_qubes_running(GPtrArray *qubes);
+/* What a state change from `old` (NULL: unknown) to `now` tells the user:
+ * "started", "stopped", "crashed", or NULL for nothing worth a notice. */
+const char *qt_state_notice(const char *old, const char *now);
 
 /* ---- dbusmenu.c ---- */
 

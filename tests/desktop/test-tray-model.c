@@ -552,6 +552,44 @@ static void test_prompt_validation(void)
 	qt_prompts_destroy(p);
 }
 
+/* ---- notices from state changes ---- */
+
+struct notice_case {
+	const char *old, *now, *notice;
+};
+
+static const struct notice_case notice_cases[] = {
+	{ "Halted", "Transient", NULL },
+	{ "Transient", "Running", "started" },
+	{ NULL, "Running", "started" },
+	{ "Running", "Running", NULL },         /* detail changed only */
+	{ "Paused", "Running", NULL },          /* a resume, not a start */
+	{ "Running", "Halting", NULL },
+	{ "Halting", "Halted", "stopped" },
+	{ "Running", "Halted", "stopped" },
+	{ "Transient", "Halted", "stopped" },   /* a start that failed */
+	{ "Paused", "Halted", "stopped" },
+	{ "Halted", "Halted", NULL },
+	{ "Crashed", "Halted", NULL },
+	{ NULL, "Halted", NULL },
+	{ "Running", "Crashed", "crashed" },
+	{ "Crashed", "Crashed", NULL },
+	{ "Running", "Paused", NULL },
+};
+
+static void test_notices(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(notice_cases); i++) {
+		const struct notice_case *c = &notice_cases[i];
+		const char *got = qt_state_notice(c->old, c->now);
+		if (g_strcmp0(got, c->notice) != 0)
+			g_error("%s -> %s: '%s', want '%s'",
+				c->old ? c->old : "(unknown)", c->now,
+				got ? got : "(none)",
+				c->notice ? c->notice : "(none)");
+	}
+}
+
 /* ---- configuration ---- */
 
 static void test_config(void)
@@ -668,6 +706,7 @@ int main(int argc, char **argv)
 			test_menu_requests);
 	g_test_add_func("/prompt/malformed-asks-refused",
 			test_prompt_validation);
+	g_test_add_func("/notice/state-changes", test_notices);
 	g_test_add_func("/config/menu-entries", test_config);
 	g_test_add_func("/dbusmenu/layout", test_layout);
 	return g_test_run();

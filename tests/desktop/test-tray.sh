@@ -29,7 +29,7 @@ for tool in sway grim waybar mako makoctl dbus-daemon busctl gdbus stdbuf; do
 done
 . "$HERE/../gui/lib-gui-qmgrd.sh"
 
-echo "1..40"
+echo "1..41"
 
 POL=$QMGR_ROOT/etc/qmgr/policy.d
 mkdir -p "$POL"
@@ -65,7 +65,8 @@ window#waybar { background: #202020; }
 EOF2
 chown "$GUI_USER": "$GT"/waybar.*
 run waybar -c "$GT/waybar.json" -s "$GT/waybar.css" >"$GT/waybar.log" 2>&1 &
-pids+=($!)
+waybar_pid=$!
+pids+=($waybar_pid)
 bus() { run busctl --address="$ADDR" "$@"; }
 watcher_up() { bus --json=short get-property org.kde.StatusNotifierWatcher \
 	/StatusNotifierWatcher org.kde.StatusNotifierWatcher \
@@ -367,6 +368,17 @@ else
 fi
 if wait_for 10 icon_shows ffffff; then ok "the icon is white again: nothing runs"; else
 	not_ok "the icon is white again: nothing runs" "white: $(panel_pixels ffffff)"
+fi
+
+# the panel restarts: its new watcher gets the item again
+kill "$waybar_pid"; wait "$waybar_pid" 2>/dev/null
+run waybar -c "$GT/waybar.json" -s "$GT/waybar.css" >>"$GT/waybar.log" 2>&1 &
+pids+=($!)
+if wait_for 30 registered && wait_for 10 icon_shows ffffff; then
+	ok "a restarted waybar gets the item again (re-registered with the new watcher)"
+else
+	not_ok "a restarted waybar gets the item again (re-registered with the new watcher)" \
+		"$(grep -i watcher "$GT/tray.log" | tail -n 5)"
 fi
 
 # the tray exits cleanly (sanitizers report at exit)
