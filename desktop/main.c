@@ -233,8 +233,10 @@ static void answered(GVariant *result, const GError *error, void *data)
 static void answer(struct tray *t, uint32_t id, const char *target)
 {
 	if (!qt_prompts_offers(t->prompts, id, target)) {
+		/* from a D-Bus caller or the notification server */
+		g_autofree char *shown = qt_sanitize(target, 64);
 		g_message("answer '%s' to question %u ignored: not offered "
-			  "(or the question is closed)", target, id);
+			  "(or the question is closed)", shown, id);
 		return;
 	}
 	struct answer *a = g_new0(struct answer, 1);
