@@ -46,13 +46,16 @@ check "qvm-create work (blue) and personal (green)" bash -c \
 	'qvm-create --label blue work && qvm-create --label green personal'
 
 # --- the session: bus, notification server, panel with a tray
+# Background programs are started without a shell function in between, so
+# that $! is the program itself (setpriv and env exec it) and the cleanup
+# kills it: `run ... &` would give the subshell's pid.
 ADDR=unix:path=$GT/bus
-run dbus-daemon --session --nofork --nopidfile --address="$ADDR" \
+"${AS[@]}" "${wenv[@]}" dbus-daemon --session --nofork --nopidfile --address="$ADDR" \
 	>"$GT/dbus.log" 2>&1 &
 pids+=($!)
 wait_for 10 test -S "$GT/bus" || { echo "Bail out! dbus-daemon did not start"; exit 1; }
 wenv+=(DBUS_SESSION_BUS_ADDRESS="$ADDR")
-run mako >"$GT/mako.log" 2>&1 &
+"${AS[@]}" "${wenv[@]}" mako >"$GT/mako.log" 2>&1 &
 pids+=($!)
 cat >"$GT/waybar.json" <<'EOF2'
 { "layer": "top", "position": "top", "height": 32,
@@ -64,7 +67,9 @@ cat >"$GT/waybar.css" <<'EOF2'
 window#waybar { background: #202020; }
 EOF2
 chown "$GUI_USER": "$GT"/waybar.*
-run waybar -c "$GT/waybar.json" -s "$GT/waybar.css" >"$GT/waybar.log" 2>&1 &
+# (NO_AT_BRIDGE: GTK would start at-spi's bus daemons, which outlive it)
+"${AS[@]}" "${wenv[@]}" NO_AT_BRIDGE=1 waybar -c "$GT/waybar.json" -s "$GT/waybar.css" \
+	>"$GT/waybar.log" 2>&1 &
 waybar_pid=$!
 pids+=($waybar_pid)
 bus() { run busctl --address="$ADDR" "$@"; }
@@ -152,7 +157,7 @@ else
 fi
 
 # --- Start from the menu; the layout follows qmgrd's events
-run stdbuf -oL gdbus monitor --session --dest "$NAME" --object-path /MenuBar \
+"${AS[@]}" "${wenv[@]}" stdbuf -oL gdbus monitor --session --dest "$NAME" --object-path /MenuBar \
 	>"$T/monitor.log" 2>&1 &
 pids+=($!)
 sleep 1
@@ -244,7 +249,7 @@ print(sum(1 for i in range(0, len(px), 3) if px[i:i + 3] == b'\xff\xff\xff'))
 EOF2
 }
 run grim -t ppm "$T/before.ppm" 2>/dev/null
-run $PY "$HERE/vpointer.py" 1280 720 move 1268 16 sleep 0.5 click sleep 1.5 \
+"${AS[@]}" "${wenv[@]}" $PY "$HERE/vpointer.py" 1280 720 move 1268 16 sleep 0.5 click sleep 1.5 \
 	move 1236 33 sleep 1.5 move 1010 33 sleep 0.3 move 960 33 sleep 0.3 \
 	move 900 34 sleep 3.5 move 600 400 click \
 	>"$T/vpointer.log" 2>&1 &
@@ -372,7 +377,8 @@ fi
 
 # the panel restarts: its new watcher gets the item again
 kill "$waybar_pid"; wait "$waybar_pid" 2>/dev/null
-run waybar -c "$GT/waybar.json" -s "$GT/waybar.css" >>"$GT/waybar.log" 2>&1 &
+"${AS[@]}" "${wenv[@]}" NO_AT_BRIDGE=1 waybar -c "$GT/waybar.json" -s "$GT/waybar.css" \
+	>>"$GT/waybar.log" 2>&1 &
 pids+=($!)
 if wait_for 30 registered && wait_for 10 icon_shows ffffff; then
 	ok "a restarted waybar gets the item again (re-registered with the new watcher)"
