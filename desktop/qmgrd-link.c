@@ -127,17 +127,20 @@ static void schedule_retry(struct qt_link *l)
 static void drop(struct qt_link *l, const char *why)
 {
 	bool was_up = l->hello;
+	/* told once per outage: when it began, or when the first attempt
+	 * failed (e.g. qmgrd refused a user not in group qmgr) */
+	bool tell = was_up || !l->quiet;
 
 	if (!l->conn)
 		return;
 	qm_conn_destroy(l->conn);   /* deferred inside qm_conn callbacks */
 	l->conn = NULL;
 	l->hello = false;
-	if (was_up || !l->quiet)
+	if (tell)
 		g_message("qmgrd at %s: %s; reconnecting", l->path, why);
 	l->quiet = true;
 	fail_calls(l, why);
-	if (was_up && l->listener && l->listener->lost)
+	if (tell && l->listener && l->listener->lost)
 		l->listener->lost(why, l->data);
 	schedule_retry(l);
 }
