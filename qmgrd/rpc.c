@@ -500,6 +500,20 @@ void qm_rpc_call(struct qmgrd *d, const char *caller, guint32 id,
 	default:
 		qm_rpc_audit(d, c->full, caller, c->requested, NULL,
 			     QM_AUDIT_DENY, c->rule);
+		/* A rule with notify=yes (the default of deny rules) wants the
+		 * user told: the desktop tray shows it.  The strings are the
+		 * guest's words; subscribers sanitize them before showing. */
+		if (dec.rule != NULL && dec.notify) {
+			GVariantDict dict;
+			g_variant_dict_init(&dict, NULL);
+			g_variant_dict_insert(&dict, "service", "s",
+					      c->service);
+			g_variant_dict_insert(&dict, "argument", "s", pol_arg);
+			g_variant_dict_insert(&dict, "target", "s",
+					      c->requested);
+			qm_admin_emit(d->admin, "rpc-denied", caller,
+				      g_variant_dict_end(&dict));
+		}
 		pol_decision_finish(&dec);
 		/* The caller learns that, not which rule: the policy is not
 		 * the guest's business. */

@@ -9,6 +9,8 @@ QMGR_BUILD_PACKAGES=(
 	libnftnl-dev libmnl-dev
 	# the GUI: guest compositor, host proxy (docs/gui.md)
 	libwayland-dev wayland-protocols libxkbcommon-dev
+	# qmgr-tray writes the menu's label-colour PNGs with zlib
+	zlib1g-dev
 	scdoc
 	# the minimal template is built from Debian packages with these
 	apt e2fsprogs xz-utils gzip binutils
@@ -26,6 +28,9 @@ QMGR_TEST_PACKAGES=(
 	iperf3
 	# the GUI tests: a headless compositor, screenshots, typed keys, real apps
 	sway grim wtype foot weston
+	# the tray test: a session bus, a panel with a tray, a notification
+	# server, and D-Bus calls from the shell (gdbus; busctl is systemd's)
+	dbus-daemon waybar mako-notifier libglib2.0-bin systemd
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 	nix-bin # tests/nix: nix-instantiate parses and evaluates the Nix files
 )
