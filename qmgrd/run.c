@@ -386,6 +386,8 @@ static bool on_call(struct qmgrd *d, const char *vm,
 {
 	const char *untrusted_target, *untrusted_service;
 
+	/* a qube's call may come before any command since qmgrd started */
+	ensure_registry();
 	if (by_caller(vm, msg->stream) != NULL)
 		return violation(error, "CALL on stream %u, which is open",
 				 msg->stream);
