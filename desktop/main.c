@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 #include <string.h>
 
+#include "admin-link.h"
 #include "client.h"
 #include "tray.h"
 
@@ -18,7 +19,7 @@
 struct tray {
 	GMainLoop *loop;
 	GDBusConnection *bus;
-	struct qt_link *link;
+	struct qm_admin_link *link;
 	struct qt_dbusmenu *menu;
 	struct qt_sni *sni;
 	struct qt_notify *notify;
@@ -35,7 +36,7 @@ struct tray {
 static gboolean rebuild_cb(gpointer data)
 {
 	struct tray *t = data;
-	bool up = qt_link_is_up(t->link);
+	bool up = qm_admin_link_is_up(t->link);
 	GPtrArray *questions = qt_prompts_list(t->prompts);
 	struct qt_menu_input in = {
 		.reachable = up,
@@ -121,7 +122,7 @@ static void listed(GVariant *result, const GError *error, void *data)
 
 static void relist(struct tray *t)
 {
-	qt_link_call(t->link, "vm.List", "", NULL, listed, t, NULL);
+	qm_admin_link_call(t->link, "vm.List", "", NULL, listed, t, NULL);
 }
 
 static void state_changed(struct tray *t, const char *vm, GVariant *props)
@@ -247,7 +248,7 @@ static void answer(struct tray *t, uint32_t id, const char *target)
 	g_variant_dict_init(&d, NULL);
 	g_variant_dict_insert(&d, "id", "u", id);
 	g_variant_dict_insert(&d, "target", "s", target);
-	qt_link_call(t->link, "prompt.Answer", "", g_variant_dict_end(&d),
+	qm_admin_link_call(t->link, "prompt.Answer", "", g_variant_dict_end(&d),
 		     answered, a, answer_free);
 }
 
@@ -322,7 +323,7 @@ static void on_activate(const struct qt_item *it, void *data)
 		return;
 	}
 	g_message("menu: %s", a->what);
-	if (!qt_link_call(t->link, method, it->vm, args, act_done, a,
+	if (!qm_admin_link_call(t->link, method, it->vm, args, act_done, a,
 			  act_free))
 		qt_notify_event(t->notify, "qmgrd is not reachable",
 				"The tray retries; try again when it is back.");
@@ -342,9 +343,9 @@ static void on_ready(void *data)
 
 	g_clear_pointer(&t->lost_why, g_free);
 	/* Subscribe first: the events of what follows are then seen. */
-	qt_link_call(t->link, "events.Subscribe", "", NULL, logged,
+	qm_admin_link_call(t->link, "events.Subscribe", "", NULL, logged,
 		     "events.Subscribe", NULL);
-	qt_link_call(t->link, "prompt.Register", "", NULL, logged,
+	qm_admin_link_call(t->link, "prompt.Register", "", NULL, logged,
 		     "prompt.Register", NULL);
 	relist(t);
 	rebuild(t);
@@ -391,7 +392,7 @@ static void on_event(const char *event, const char *vm, GVariant *props,
 		denied(t, vm, props);
 }
 
-static const struct qt_link_listener link_listener = {
+static const struct qm_admin_link_listener link_listener = {
 	.ready = on_ready,
 	.lost = on_lost,
 	.event = on_event,
@@ -479,18 +480,19 @@ int main(int argc, char **argv)
 	t.notify = qt_notify_create(t.bus, on_notify_action, &t);
 	if (!socket_path)
 		socket_path = qm_client_socket_path();
-	t.link = qt_link_create(socket_path, &link_listener, &t);
+	t.link = qm_admin_link_create(socket_path, "qmgr-tray");
+	qm_admin_link_set_listener(t.link, &link_listener, &t);
 	g_unix_signal_add(SIGINT, on_signal, t.loop);
 	g_unix_signal_add(SIGTERM, on_signal, t.loop);
 	t.lost_why = g_strdup("connecting");
 	rebuild(&t);
-	qt_link_start(t.link);
+	qm_admin_link_start(t.link);
 	g_main_loop_run(t.loop);
 	rc = 0;
 out:
 	if (t.rebuild_id)
 		g_source_remove(t.rebuild_id);
-	qt_link_destroy(t.link);
+	qm_admin_link_destroy(t.link);
 	qt_notify_destroy(t.notify);
 	qt_sni_destroy(t.sni);
 	qt_dbusmenu_destroy(t.menu);

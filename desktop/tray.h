@@ -10,9 +10,9 @@
  *   dbusmenu.c    that menu exported as com.canonical.dbusmenu
  *   sni.c         the org.kde.StatusNotifierItem and its registration
  *   notify.c      org.freedesktop.Notifications client
- *   qmgrd-link.c  the admin socket, on the main loop, with reconnection
  *   prompt-agent.c the `ask` questions qmgrd puts to the session
  *   main.c        the glue: events in, menu, icon and notifications out
+ * qmgrd's admin socket is common/admin-link.c's, as gui-proxy's.
  * Everything in this header is free of D-Bus and sockets except where
  * said, so that the unit tests (tests/desktop) exercise what the tray runs.
  */
@@ -228,31 +228,6 @@ void qt_notify_event(struct qt_notify *n, const char *summary,
 void qt_notify_question(struct qt_notify *n, const struct qt_question *q);
 /* Takes the question's notification off the screen. */
 void qt_notify_question_done(struct qt_notify *n, uint32_t question);
-
-/* ---- qmgrd-link.c ---- */
-
-struct qt_link;
-struct qt_link_listener {
-	void (*ready)(void *data);                 /* HELLO exchanged */
-	/* the connection went, or the first attempt after it failed */
-	void (*lost)(const char *why, void *data);
-	void (*event)(const char *event, const char *vm, GVariant *props,
-		      void *data);
-};
-/* result is the REPLY's a{sv} on success, error otherwise. */
-typedef void (*qt_link_reply_fn)(GVariant *result, const GError *error,
-				 void *data);
-struct qt_link *qt_link_create(const char *path,
-			       const struct qt_link_listener *listener,
-			       void *data);
-void qt_link_destroy(struct qt_link *link);
-void qt_link_start(struct qt_link *link);
-bool qt_link_is_up(const struct qt_link *link);
-/* A REQUEST; fn (may be NULL) gets its REPLY, or an error if the
- * connection goes first.  False (fn not called) when not connected. */
-bool qt_link_call(struct qt_link *link, const char *method, const char *vm,
-		  GVariant *args, qt_link_reply_fn fn, void *data,
-		  GDestroyNotify destroy);
 
 /* ---- prompt-agent.c ---- */
 

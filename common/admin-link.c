@@ -1,17 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
- * The tray's connection to qmgrd's admin socket (docs/admin-api.md) on the
- * GLib main loop: HELLO, calls whose replies come back to callbacks, events
- * passed on, and reconnection with backoff when qmgrd goes away.  The
- * tools' client library (qvm-tools/client.c) blocks, which a tray must
- * never do; so, like gui-proxy/admin.c, this rides on the shared
- * asynchronous message connection (common/conn.h), which does the framing
- * and decoding of the wire protocol, and takes the socket's path from the
- * client library (qm_client_socket_path).
- *
- * qmgrd is trusted to decide, but its messages are only read through typed
- * GVariant lookups (the wire decoder checked each payload's type).
- */
+/* A long-lived client of qmgrd's admin socket on the GLib main loop
+ * (admin-link.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -19,21 +8,23 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <gio/gio.h>
 
+#include "admin-link.h"
 #include "conn.h"
-#include "tray.h"
 
 #define BACKOFF_MIN_MS 100u
 #define BACKOFF_MAX_MS 2000u
 
 struct pending_call {
-	qt_link_reply_fn fn;
+	qm_admin_reply_fn fn;
 	void *data;
 	GDestroyNotify destroy;
 };
 
-struct qt_link {
+struct qm_admin_link {
 	char *path;
+	char *software;      /* ours, in HELLO and messages */
 	struct qm_conn *conn;
 	bool hello;
 	bool quiet;          /* the current failure is logged already */
@@ -41,11 +32,11 @@ struct qt_link {
 	unsigned int backoff_ms;
 	uint32_t next_id;
 	GHashTable *calls;   /* id -> struct pending_call */
-	const struct qt_link_listener *listener;
+	const struct qm_admin_link_listener *listener;
 	void *data;
 };
 
-static void link_connect(struct qt_link *l);
+static void link_connect(struct qm_admin_link *l);
 
 static void pending_free(struct pending_call *p)
 {
@@ -60,22 +51,28 @@ static GHashTable *calls_new(void)
 				     (GDestroyNotify)pending_free);
 }
 
-struct qt_link *qt_link_create(const char *path,
-			       const struct qt_link_listener *listener,
-			       void *data)
+struct qm_admin_link *qm_admin_link_create(const char *path,
+					   const char *software)
 {
-	struct qt_link *l = g_new0(struct qt_link, 1);
+	struct qm_admin_link *l = g_new0(struct qm_admin_link, 1);
 
 	l->path = g_strdup(path);
+	l->software = g_strdup(software);
 	l->backoff_ms = BACKOFF_MIN_MS;
 	l->next_id = 1;
 	l->calls = calls_new();
-	l->listener = listener;
-	l->data = data;
 	return l;
 }
 
-static void fail_calls(struct qt_link *l, const char *why)
+void qm_admin_link_set_listener(struct qm_admin_link *l,
+				const struct qm_admin_link_listener *listener,
+				void *data)
+{
+	l->listener = listener;
+	l->data = data;
+}
+
+static void fail_calls(struct qm_admin_link *l, const char *why)
 {
 	g_autoptr(GHashTable) calls = l->calls;
 	GHashTableIter it;
@@ -92,7 +89,7 @@ static void fail_calls(struct qt_link *l, const char *why)
 	}
 }
 
-void qt_link_destroy(struct qt_link *l)
+void qm_admin_link_destroy(struct qm_admin_link *l)
 {
 	if (!l)
 		return;
@@ -101,22 +98,24 @@ void qt_link_destroy(struct qt_link *l)
 	qm_conn_destroy(l->conn);
 	l->conn = NULL;
 	l->listener = NULL;
-	fail_calls(l, "qmgr-tray is exiting");
+	g_autofree char *why = g_strdup_printf("%s is exiting", l->software);
+	fail_calls(l, why);
 	g_hash_table_destroy(l->calls);
 	g_free(l->path);
+	g_free(l->software);
 	g_free(l);
 }
 
 static gboolean retry_cb(gpointer data)
 {
-	struct qt_link *l = data;
+	struct qm_admin_link *l = data;
 
 	l->retry_id = 0;
 	link_connect(l);
 	return G_SOURCE_REMOVE;
 }
 
-static void schedule_retry(struct qt_link *l)
+static void schedule_retry(struct qm_admin_link *l)
 {
 	if (l->retry_id)
 		return;
@@ -124,7 +123,7 @@ static void schedule_retry(struct qt_link *l)
 	l->backoff_ms = MIN(l->backoff_ms * 2, BACKOFF_MAX_MS);
 }
 
-static void drop(struct qt_link *l, const char *why)
+static void drop(struct qm_admin_link *l, const char *why)
 {
 	bool was_up = l->hello;
 	/* told once per outage: when it began, or when the first attempt
@@ -145,7 +144,7 @@ static void drop(struct qt_link *l, const char *why)
 	schedule_retry(l);
 }
 
-static void on_reply(struct qt_link *l, GVariant *payload)
+static void on_reply(struct qm_admin_link *l, GVariant *payload)
 {
 	guint32 id;
 	gboolean ok;
@@ -182,17 +181,20 @@ static void on_reply(struct qt_link *l, GVariant *payload)
 static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
 		       void *data)
 {
-	struct qt_link *l = data;
+	struct qm_admin_link *l = data;
 
 	if (!l->hello) {
 		if (msg->type != QM_MSG_HELLO) {
 			drop(l, "its first message is not HELLO");
 			return;
 		}
+		guint32 version;
+		g_variant_get(msg->payload, "(u&s)", &version, NULL);
 		l->hello = true;
 		l->quiet = false;
 		l->backoff_ms = BACKOFF_MIN_MS;
-		g_message("connected to qmgrd at %s", l->path);
+		g_message("connected to qmgrd at %s (protocol version %u)",
+			  l->path, version);
 		if (l->listener && l->listener->ready)
 			l->listener->ready(l->data);
 		return;
@@ -219,14 +221,14 @@ static void on_message(struct qm_conn *conn, struct qm_wire_msg *msg,
 
 static void on_closed(struct qm_conn *conn, const GError *why, void *data)
 {
-	struct qt_link *l = data;
+	struct qm_admin_link *l = data;
 
 	drop(l, l->hello ? (why ? why->message : "closed")
 			 : "it closed the connection before HELLO (only root "
 			   "and members of group qmgr may use it)");
 }
 
-static void link_connect(struct qt_link *l)
+static void link_connect(struct qm_admin_link *l)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
@@ -259,29 +261,30 @@ static void link_connect(struct qt_link *l)
 		return;
 	}
 	l->conn = qm_conn_create(fd, "qmgrd", on_message, on_closed, l, NULL);
+	g_autofree char *hello = g_strdup_printf("%s %s", l->software,
+						 QMGR_VERSION);
 	qm_conn_send(l->conn, QM_MSG_HELLO, 0,
-		     g_variant_new("(us)", (guint32)QM_WIRE_VERSION,
-				   "qmgr-tray " QMGR_VERSION));
+		     g_variant_new("(us)", (guint32)QM_WIRE_VERSION, hello));
 }
 
-void qt_link_start(struct qt_link *l)
+void qm_admin_link_start(struct qm_admin_link *l)
 {
 	link_connect(l);
 }
 
-bool qt_link_is_up(const struct qt_link *l)
+bool qm_admin_link_is_up(const struct qm_admin_link *l)
 {
 	return l && l->conn && l->hello;
 }
 
-bool qt_link_call(struct qt_link *l, const char *method, const char *vm,
-		  GVariant *args, qt_link_reply_fn fn, void *data,
-		  GDestroyNotify destroy)
+bool qm_admin_link_call(struct qm_admin_link *l, const char *method,
+			const char *vm, GVariant *args, qm_admin_reply_fn fn,
+			void *data, GDestroyNotify destroy)
 {
 	if (args == NULL)
 		args = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
 	g_variant_ref_sink(args);
-	if (!qt_link_is_up(l)) {
+	if (!qm_admin_link_is_up(l)) {
 		g_variant_unref(args);
 		if (destroy)
 			destroy(data);
