@@ -113,6 +113,7 @@ void gp_guest_disconnect(struct gp_guest *g, bool violation, const char *why)
 			  "windows are closed and it is disconnected",
 			  g->cfg.name, why);
 		g->disabled = true;
+		gp_notify_guest_dropped(g->dpy->notify, g->cfg.name, why);
 	} else {
 		g_message("guest '%s': %s; reconnecting", g->cfg.name, why);
 	}

@@ -24,6 +24,7 @@
 
 struct gp_guest;
 struct gp_window;
+struct gp_notify;
 struct xkb_context;
 struct xkb_keymap;
 struct xkb_state;
@@ -88,6 +89,7 @@ struct gp_display {
 
 	GPtrArray *guests;                      /* struct gp_guest */
 	struct gp_admin *admin;                 /* qmgrd, or NULL */
+	struct gp_notify *notify;               /* desktop notifications */
 	GMainLoop *loop;
 };
 
@@ -243,6 +245,23 @@ void gp_clipboard_paste(struct gp_display *dpy, struct gp_window *w);
 void gp_clipboard_received(struct gp_guest *g, const uint8_t *data,
 			   size_t len);
 void gp_clipboard_finish(struct gp_clipboard *clip);
+
+/* notify.c: desktop notifications, asynchronously, at most one per qube
+ * per GP_NOTICE_INTERVAL_S */
+#define GP_NOTICE_INTERVAL_S 30
+struct gp_notify *gp_notify_create(void);
+void gp_notify_destroy(struct gp_notify *n);
+/* The guest of `qube` was dropped for breaking the protocol (`reason`:
+ * the decoder's text).  n may be NULL. */
+void gp_notify_guest_dropped(struct gp_notify *n, const char *qube,
+			     const char *reason);
+/* For the unit tests: true (and `key` noted at now_us) unless `key` passed
+ * less than interval_us ago. */
+bool gp_notice_limit_pass(GHashTable *last, const char *key, gint64 now_us,
+			  gint64 interval_us);
+/* Text for a notification body: sanitized as a title
+ * (gp_sanitize_title), then &, <, >, ' and " escaped as markup. */
+char *gp_notice_text(const char *untrusted, size_t len);
 
 /* shm.c */
 struct gp_buffer *gp_buffer_create(struct wl_shm *shm, uint32_t width,

@@ -26,6 +26,8 @@ QMGR_TEST_PACKAGES=(
 	iperf3
 	# the GUI tests: a headless compositor, screenshots, typed keys, real apps
 	sway grim wtype foot weston
+	# the notices of dropped guests: a notification server, a bus of its own
+	mako-notifier dbus-daemon systemd # systemd: busctl, which makoctl runs
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 	nix-bin # tests/nix: nix-instantiate parses and evaluates the Nix files
 )

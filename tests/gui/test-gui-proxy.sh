@@ -9,7 +9,8 @@
 # title shown sanitized, and an oversize window, a bad DAMAGE rectangle,
 # a CREATE on an id in use, an unknown window and a flood each cost
 # only that guest its connection while the proxy and the other guests stay,
-# borders intact.  TAP output.
+# borders intact, and each dropped guest is one desktop notification on a
+# private session bus (mako as the server).  TAP output.
 #
 #   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY
 set -u
@@ -17,7 +18,7 @@ PROXY=$1
 FAKE=$2
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..32"
+echo "1..35"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -46,7 +47,12 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-"${AS[@]}" "${wenv[@]}" ASAN_OPTIONS=detect_leaks=1 "$PROXY" "${proxy_args[@]}" \
+# the desktop's notification server, for the notices of dropped guests
+bus_env=()
+notifier=
+start_notifier || notifier=$(cat "$T/notifier.why")
+
+"${AS[@]}" "${wenv[@]}" "${bus_env[@]}" ASAN_OPTIONS=detect_leaks=1 "$PROXY" "${proxy_args[@]}" \
 	>"$T/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
@@ -191,6 +197,30 @@ fi
 check "flood then 300 windows: guest dropped" dropped evil-flood "more than 256 windows"
 grep '^FLOODED' "$T/evil-flood.log" | sed 's/^/# /'
 
+# one desktop notification per dropped qube, in the proxy's words
+evil_notices() {
+	local q
+	for q in evil-size evil-damage evil-reuse evil-ghost evil-flood; do
+		[ "$(notices | grep -cF "qmgr: GUI of qube '$q' disconnected	")" = 1 ] || return 1
+	done
+	[ "$(notices | wc -l)" = 5 ]
+}
+if [ -n "$notifier" ]; then
+	for _ in 1 2 3; do ok "# SKIP no notification server: $notifier"; done
+else
+	if wait_for 10 evil_notices; then
+		ok "each dropped guest is one desktop notification (5 qubes, 5 notices)"
+	else
+		not_ok "each dropped guest is one desktop notification (5 qubes, 5 notices)" \
+			"$(notices)" "$(grep -i notif "$T/proxy.log")"
+	fi
+	check "the notice says why: the decoder's reason, in the proxy's words" eval \
+		'notices | grep -F "qmgr: GUI of qube '"'evil-size'"' disconnected" |
+			grep -q "broke the GUI protocol (.*outside 1x1.*Its windows were closed"'
+	check "guests that were not dropped got no notice" eval \
+		'! notices | grep -qE "qube '"'(work|personal|evil-title)'"'"'
+fi
+
 check "the proxy is still running" kill -0 "$proxy_pid"
 no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood)\]'; }
 check "the dropped guests' windows are gone" wait_for 5 no_evil_views
@@ -234,5 +264,5 @@ else
 fi
 check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.log"
 
-[ "$n" = 32 ] || echo "# planned 32 tests, ran $n"
+[ "$n" = 35 ] || echo "# planned 35 tests, ran $n"
 [ $fails -eq 0 ]
