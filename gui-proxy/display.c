@@ -48,7 +48,8 @@ static void compile_keymap(struct gp_display *dpy)
 		XKB_KEYMAP_FORMAT_TEXT_V1, XKB_KEYMAP_COMPILE_NO_FLAGS);
 	if (!dpy->xkb_keymap) {
 		g_warning("cannot compile the compositor's keymap: "
-			  "Ctrl-Shift-C and Ctrl-Shift-V are off");
+			  "Ctrl-Shift-C, Ctrl-Shift-V and Ctrl-Alt-Shift-F "
+			  "are off");
 		return;
 	}
 	dpy->xkb_state = xkb_state_new(dpy->xkb_keymap);
@@ -61,6 +62,7 @@ enum shortcut {
 	SHORTCUT_NONE,
 	SHORTCUT_COPY,          /* Ctrl-Shift-C */
 	SHORTCUT_PASTE,         /* Ctrl-Shift-V */
+	SHORTCUT_UNFULLSCREEN,  /* Ctrl-Alt-Shift-F */
 };
 
 static bool mod_active(struct xkb_state *st, const char *name)
@@ -78,12 +80,14 @@ static enum shortcut shortcut_of(struct gp_display *dpy, uint32_t key)
 	if (!st || key >= GP_SHORTCUT_KEYS ||
 	    !mod_active(st, XKB_MOD_NAME_CTRL) ||
 	    !mod_active(st, XKB_MOD_NAME_SHIFT) ||
-	    mod_active(st, XKB_MOD_NAME_ALT) ||
 	    mod_active(st, XKB_MOD_NAME_LOGO))
 		return SHORTCUT_NONE;
 	/* xkb keycodes are evdev codes + 8 */
 	xkb_keysym_t sym = xkb_keysym_to_lower(
 		xkb_state_key_get_one_sym(st, key + 8));
+	if (mod_active(st, XKB_MOD_NAME_ALT))
+		return sym == XKB_KEY_f ? SHORTCUT_UNFULLSCREEN
+					: SHORTCUT_NONE;
 	if (sym == XKB_KEY_c)
 		return SHORTCUT_COPY;
 	if (sym == XKB_KEY_v)
@@ -158,6 +162,24 @@ static void kbd_leave(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		gp_guest_send(w->guest, QM_GUI_FOCUS_OUT, w->id, NULL, 0);
 }
 
+/* The host key: every guest window leaves fullscreen, whichever has the
+ * focus (the key works as long as any of them has it). */
+static void leave_fullscreen(struct gp_display *dpy)
+{
+	unsigned int n = 0;
+
+	for (guint i = 0; i < dpy->guests->len; i++) {
+		struct gp_guest *g = g_ptr_array_index(dpy->guests, i);
+		GHashTableIter it;
+		gpointer value;
+
+		g_hash_table_iter_init(&it, g->windows);
+		while (g_hash_table_iter_next(&it, NULL, &value))
+			n += gp_window_leave_fullscreen(value);
+	}
+	g_message("Ctrl-Alt-Shift-F: %u window(s) left fullscreen", n);
+}
+
 static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		    uint32_t time, uint32_t key, uint32_t state)
 {
@@ -180,8 +202,10 @@ static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 			dpy->eaten[key / 8] |= (uint8_t)(1u << (key % 8));
 			if (sc == SHORTCUT_COPY)
 				gp_clipboard_copy(dpy, w);
-			else
+			else if (sc == SHORTCUT_PASTE)
 				gp_clipboard_paste(dpy, w);
+			else
+				leave_fullscreen(dpy);
 			return;
 		}
 	} else if (eaten(dpy, key)) {
@@ -548,8 +572,8 @@ bool gp_display_init(struct gp_display *dpy)
 	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
 				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
 	if (!dpy->xkb)
-		g_warning("no xkbcommon context: Ctrl-Shift-C and Ctrl-Shift-V "
-			  "are off");
+		g_warning("no xkbcommon context: Ctrl-Shift-C, Ctrl-Shift-V "
+			  "and Ctrl-Alt-Shift-F are off");
 	dpy->display = wl_display_connect(NULL);
 	if (!dpy->display) {
 		g_printerr("gui-proxy: cannot connect to the Wayland "

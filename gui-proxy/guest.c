@@ -376,3 +376,24 @@ void gp_guest_set_color(struct gp_guest *g, uint32_t rgb)
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		gp_window_recolor(value);
 }
+
+void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (g->allow_fullscreen == allow)
+		return;
+	g->allow_fullscreen = allow;
+	g_message("guest '%s': fullscreen %s", g->cfg.name,
+		  allow ? "allowed" : "not allowed");
+	if (allow)
+		return;         /* later requests go through */
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *w = value;
+
+		if (w->fullscreen_set)
+			gp_window_apply_states(w);
+	}
+}

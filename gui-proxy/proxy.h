@@ -29,6 +29,11 @@ struct xkb_context;
 struct xkb_keymap;
 struct xkb_state;
 
+/* After the host key took a window out of fullscreen, its fullscreen
+ * requests are maximized instead for this long (a guest cannot undo the
+ * key at once). */
+#define GP_FULLSCREEN_HOLD_S 10
+
 /* Keys below this can be the proxy's shortcuts (evdev codes). */
 #define GP_SHORTCUT_KEYS 1024
 
@@ -107,6 +112,7 @@ struct gp_guest {
 	guint in_watch, out_watch, retry_id;
 	unsigned int backoff_ms;
 	bool active;                            /* connect (and reconnect) */
+	bool allow_fullscreen;                  /* the qube's setting */
 	bool disabled;                          /* dropped for a violation */
 	struct gp_decoder *decoder;
 	GHashTable *windows;                    /* id -> struct gp_window */
@@ -142,6 +148,10 @@ struct gp_window {
 	int32_t popup_width, popup_height;      /* popup's configure */
 	uint32_t host_states;
 	uint32_t configure_serial;              /* ours, towards the guest */
+	uint32_t requested_states;              /* the guest's last request */
+	bool fullscreen_set;                    /* we asked the compositor */
+	gint64 fullscreen_hold_until;           /* monotonic us: after the
+						   host key, no fullscreen */
 
 	bool committed_once;                    /* the guest committed */
 	bool mapped;                            /* a frame was presented */
@@ -175,6 +185,9 @@ void gp_guest_start(struct gp_guest *g, bool now);
 void gp_guest_stop(struct gp_guest *g);
 /* The label changed: the borders of its windows are redrawn. */
 void gp_guest_set_color(struct gp_guest *g, uint32_t rgb);
+/* The qube's gui_allow_fullscreen: revoking it takes its windows out of
+ * fullscreen at once; granting it lets later requests through. */
+void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow);
 /* Queues a message; window 0 for the channel itself. */
 void gp_guest_send(struct gp_guest *g, enum qm_gui_msg type, uint32_t window,
 		   const void *payload, size_t len);
@@ -200,6 +213,12 @@ void gp_window_commit(struct gp_window *w);
 void gp_window_request_states(struct gp_window *w, uint32_t states);
 /* Redraws the border in the guest's (new) colour. */
 void gp_window_recolor(struct gp_window *w);
+/* The host key: the window leaves fullscreen and may not go fullscreen
+ * again for GP_FULLSCREEN_HOLD_S (its requests are maximized instead).
+ * True if it was fullscreen. */
+bool gp_window_leave_fullscreen(struct gp_window *w);
+/* The guest's fullscreen setting changed: applied to its windows. */
+void gp_window_apply_states(struct gp_window *w);
 
 /* admin.c: qmgrd's admin socket, asynchronously */
 struct gp_admin;

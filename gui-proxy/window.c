@@ -538,16 +538,55 @@ void gp_window_recolor(struct gp_window *w)
 	present(w);
 }
 
-void gp_window_request_states(struct gp_window *w, uint32_t states)
+/* Fullscreen only where the qube's setting allows it and the host key
+ * did not just leave it; otherwise a fullscreen request is a maximize
+ * (Qubes' gui-allow-fullscreen).  The border stays in fullscreen. */
+void gp_window_apply_states(struct gp_window *w)
 {
+	uint32_t req = w->requested_states;
+	bool fs = (req & QM_GUI_STATE_FULLSCREEN) &&
+		  w->guest->allow_fullscreen &&
+		  g_get_monotonic_time() >= w->fullscreen_hold_until;
+	bool max = (req & QM_GUI_STATE_MAXIMIZED) ||
+		   ((req & QM_GUI_STATE_FULLSCREEN) && !fs);
+
 	if (!w->toplevel)
 		return;
-	/* Fullscreen needs a per-qube setting and a host key to leave it:
-	 * not granted yet. */
-	if (states & QM_GUI_STATE_MAXIMIZED)
+	if (fs && !w->fullscreen_set)
+		xdg_toplevel_set_fullscreen(w->toplevel, NULL);
+	else if (!fs && w->fullscreen_set)
+		xdg_toplevel_unset_fullscreen(w->toplevel);
+	w->fullscreen_set = fs;
+	if (max)
 		xdg_toplevel_set_maximized(w->toplevel);
 	else
 		xdg_toplevel_unset_maximized(w->toplevel);
-	if (states & QM_GUI_STATE_MINIMIZED)
+}
+
+void gp_window_request_states(struct gp_window *w, uint32_t states)
+{
+	w->requested_states = states & (QM_GUI_STATE_MAXIMIZED |
+					QM_GUI_STATE_FULLSCREEN);
+	gp_window_apply_states(w);
+	/* a one-shot request, not a lasting state */
+	if (w->toplevel && (states & QM_GUI_STATE_MINIMIZED))
 		xdg_toplevel_set_minimized(w->toplevel);
+}
+
+bool gp_window_leave_fullscreen(struct gp_window *w)
+{
+	bool was = w->fullscreen_set ||
+		   (w->host_states & QM_GUI_STATE_FULLSCREEN);
+
+	if (!w->toplevel || !was)
+		return false;
+	/* The request is spent: the guest asks again to go back (and is
+	 * maximized instead until the hold is over). */
+	w->requested_states &= ~QM_GUI_STATE_FULLSCREEN;
+	w->fullscreen_hold_until = g_get_monotonic_time() +
+		(gint64)GP_FULLSCREEN_HOLD_S * G_USEC_PER_SEC;
+	/* Also when the compositor made it fullscreen on its own. */
+	w->fullscreen_set = true;
+	gp_window_apply_states(w);
+	return true;
 }

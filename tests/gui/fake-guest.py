@@ -22,6 +22,9 @@ Scenarios:
                   for 10 s; logs "BENCH frames seconds width height"
   flood           full-window frames as fast as the socket takes them for
                   3 s, without waiting for FRAME_DONE, then 300 windows
+  fullscreen      REQUEST_STATES FULLSCREEN for the window, then again
+                  each time FILE.2, FILE.3, ... appears (on every
+                  connection: files that exist already count at once)
 """
 import argparse
 import os
@@ -35,6 +38,7 @@ import time
 MAGIC = 0x31554751
 HELLO, CREATE, DESTROY, TITLE, APP_ID, BUFFER_SIZE, DAMAGE, COMMIT = \
     1, 100, 101, 102, 103, 104, 105, 106
+REQUEST_STATES, STATE_FULLSCREEN = 107, 2
 NAMES = {1: 'HELLO', 200: 'CONFIGURE', 201: 'CLOSE', 202: 'DESTROYED',
          203: 'FRAME_DONE', 204: 'KEYMAP', 205: 'FOCUS_IN', 206: 'FOCUS_OUT',
          207: 'KEY', 208: 'MODIFIERS', 209: 'POINTER_MOTION',
@@ -65,6 +69,7 @@ class Guest:
         self.log = open(args.log, 'a', buffering=1)
         self.keysyms = {}
         self.frame_done = threading.Event()
+        self.closed = False
 
     def send(self, type_, window, payload=b''):
         with self.lock:
@@ -92,6 +97,7 @@ class Guest:
                 data = b''
             if not data:
                 self.log.write('EOF\n')
+                self.closed = True
                 return
             buf += data
             while len(buf) >= 16:
@@ -185,6 +191,17 @@ class Guest:
                 frames += 1
             self.log.write('BENCH %d %.3f %d %d\n' % (
                 frames, time.monotonic() - start, self.w, self.h))
+        elif a.scenario == 'fullscreen':
+            i = 1
+            while not self.closed:
+                f = a.wait_for if i == 1 else '%s.%d' % (a.wait_for, i)
+                if not os.path.exists(f):
+                    time.sleep(0.1)
+                    continue
+                self.send(REQUEST_STATES, 1,
+                          struct.pack('<I', STATE_FULLSCREEN))
+                self.log.write('REQUESTED-FULLSCREEN %d\n' % i)
+                i += 1
         elif a.scenario == 'flood':
             end = time.monotonic() + 3
             frames = 0
@@ -210,6 +227,8 @@ def main():
     ap.add_argument('--clipboard', default='',
                     help='what CLIPBOARD_REQUEST is answered with')
     ap.add_argument('--wait-for', default='')
+    ap.add_argument('--mode', help='octal mode for the socket (a guest '
+                    'run as root for a user\'s proxy)')
     a = ap.parse_args()
 
     try:
@@ -218,6 +237,8 @@ def main():
         pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(a.socket)
+    if a.mode:
+        os.chmod(a.socket, int(a.mode, 8))
     srv.listen(1)
     # One connection at a time; the proxy may come back after a drop.
     while True:
