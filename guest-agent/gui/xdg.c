@@ -181,6 +181,13 @@ static void window_configure(void *owner, const struct qm_gui_configure *c)
 	xs->conf_width = c->width;
 	xs->conf_height = c->height;
 	xs->conf_states = c->states;
+	/* The host decided which of the app's wishes stand: an app asking
+	 * again for what it was refused or had taken away (fullscreen left
+	 * with the host's key) is a new request, not a repeat. */
+	const uint32_t lasting = QM_GUI_STATE_MAXIMIZED |
+				 QM_GUI_STATE_FULLSCREEN;
+	xs->requested_states = (xs->requested_states & ~lasting) |
+			       (c->states & lasting);
 	ga_output_fit(xs->server->output, c->width, c->height);
 	toplevel_send_configure(xs);
 }

@@ -29,7 +29,7 @@ CONFIGURE, CLOSE, DESTROYED, FRAME_DONE, KEYMAP = 200, 201, 202, 203, 204
 FOCUS_IN, FOCUS_OUT, KEY, MODIFIERS = 205, 206, 207, 208
 POINTER_MOTION, POINTER_LEAVE, BUTTON, AXIS = 209, 210, 211, 212
 CLIPBOARD_REQUEST, CLIPBOARD_SET = 213, 214
-STATE_ACTIVATED = 4
+STATE_FULLSCREEN, STATE_ACTIVATED = 2, 4
 CREATE_POPUP = 1
 
 NAMES = {v: k for k, v in dict(globals()).items()
@@ -486,6 +486,43 @@ def test_composite(t, a, misbehave):
     app.wait()
 
 
+def test_fullscreen(t, a, misbehave):
+    """The app's set_fullscreen reaches the host as REQUEST_STATES; the
+    host's configure decides; after the host took fullscreen away (its
+    key), the app's next set_fullscreen reaches the host again."""
+    h = a.host
+    start = h.mark()
+    h.auto_frame = True
+    app = subprocess.Popen([misbehave, 'fullscreen'], env=a.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fs_req = lambda m: (m.type == REQUEST_STATES and
+                        struct.unpack('<I', m.payload)[0] & STATE_FULLSCREEN)
+    c = h.wait(is_(CREATE), 10, start)
+    r = c and h.wait(lambda m: m.window == c.window and fs_req(m), 10, start)
+    t.ok(r is not None, 'set_fullscreen becomes REQUEST_STATES FULLSCREEN',
+         (c, r))
+    if r is None:
+        app.kill()
+        app.wait()
+        return
+    w = c.window
+    h.send(CONFIGURE, w, struct.pack('<IIII', 1272, 712,
+                                     STATE_FULLSCREEN | STATE_ACTIVATED, 1))
+    line = app.stdout.readline()
+    while line and line != b'configure fullscreen=1\n':
+        line = app.stdout.readline()
+    t.ok(line == b'configure fullscreen=1\n',
+         'a CONFIGURE with FULLSCREEN reaches the app as fullscreen')
+    again = h.mark()
+    h.send(CONFIGURE, w, struct.pack('<IIII', 600, 400, STATE_ACTIVATED, 2))
+    r2 = h.wait(lambda m: m.window == w and fs_req(m), 10, again)
+    t.ok(r2 is not None,
+         'after the host took fullscreen away, the app asking again '
+         'reaches the host (not taken for a repeat)', a.log_text())
+    app.kill()
+    app.wait()
+
+
 def test_misbehaving_clients(t, a, misbehave):
     expect = {
         'subsurface-self': 'wl_subcompositor code 0',
@@ -605,6 +642,7 @@ def main():
         test_clipboard(t, a, wl_clip)
         test_popup(t, a)
         test_composite(t, a, misbehave)
+        test_fullscreen(t, a, misbehave)
         test_misbehaving_clients(t, a, misbehave)
         t.ok(a.proc.poll() is None, 'the agent survived all of it',
              a.log_text())
