@@ -503,6 +503,8 @@ static gboolean wl_source_check(GSource *base)
 	return rev & G_IO_OUT;
 }
 
+static void display_lost(struct gp_display *dpy);
+
 static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
 				   gpointer data)
 {
@@ -511,10 +513,10 @@ static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
 
 	if (wl_display_dispatch_pending(d) < 0 ||
 	    wl_display_get_error(d) != 0) {
-		g_warning("lost the connection to the compositor: %s",
-			  g_strerror(wl_display_get_error(d)));
-		s->dpy->lost = true;
-		g_main_loop_quit(s->dpy->loop);
+		g_warning("lost the connection to the compositor: %s; the "
+			  "guests stay connected, their windows come back "
+			  "when it does", g_strerror(wl_display_get_error(d)));
+		display_lost(s->dpy);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
@@ -565,31 +567,61 @@ static void load_cursor(struct gp_display *dpy)
 	dpy->cursor_hot_y = (int32_t)img->hotspot_y;
 }
 
-bool gp_display_init(struct gp_display *dpy)
+/* Everything of one connection to the compositor, in reverse order of
+ * making (the display's error state makes the destroy requests no-ops
+ * on the wire). */
+static void display_teardown(struct gp_display *dpy)
 {
-	/* Keymaps come complete from the compositor: no include paths or
-	 * environment defaults needed. */
-	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
-				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
-	if (!dpy->xkb)
-		g_warning("no xkbcommon context: Ctrl-Shift-C, Ctrl-Shift-V "
-			  "and Ctrl-Alt-Shift-F are off");
+	if (dpy->source) {
+		g_source_destroy(dpy->source);
+		g_source_unref(dpy->source);
+		dpy->source = NULL;
+	}
+	g_clear_pointer(&dpy->cursor_surface, wl_surface_destroy);
+	g_clear_pointer(&dpy->cursor_theme, wl_cursor_theme_destroy);
+	g_clear_pointer(&dpy->keyboard, wl_keyboard_release);
+	g_clear_pointer(&dpy->pointer, wl_pointer_release);
+	g_clear_pointer(&dpy->seat, wl_seat_release);
+	g_clear_pointer(&dpy->output, wl_output_destroy);
+	g_clear_pointer(&dpy->wm_base, xdg_wm_base_destroy);
+	g_clear_pointer(&dpy->shm, wl_shm_destroy);
+	g_clear_pointer(&dpy->subcompositor, wl_subcompositor_destroy);
+	g_clear_pointer(&dpy->compositor, wl_compositor_destroy);
+	g_clear_pointer(&dpy->registry, wl_registry_destroy);
+	if (dpy->display) {
+		wl_display_flush(dpy->display);
+		wl_display_disconnect(dpy->display);
+		dpy->display = NULL;
+	}
+	dpy->kbd_focus = dpy->ptr_focus = NULL;
+	dpy->output_width = dpy->output_height = 0;
+	memset(dpy->eaten, 0, sizeof(dpy->eaten));
+}
+
+/* Connects to WAYLAND_DISPLAY and binds the globals; on failure nothing
+ * is left and *why says what is missing. */
+static bool display_connect(struct gp_display *dpy, const char **why)
+{
 	dpy->display = wl_display_connect(NULL);
 	if (!dpy->display) {
-		g_printerr("gui-proxy: cannot connect to the Wayland "
-			   "compositor (is WAYLAND_DISPLAY set?)\n");
+		*why = "cannot connect to the Wayland compositor (is "
+		       "WAYLAND_DISPLAY set?)";
 		return false;
 	}
 	dpy->registry = wl_display_get_registry(dpy->display);
 	wl_registry_add_listener(dpy->registry, &registry_listener, dpy);
 	/* globals, then the events their binding produced (seat, output) */
-	wl_display_roundtrip(dpy->display);
-	wl_display_roundtrip(dpy->display);
+	if (wl_display_roundtrip(dpy->display) < 0 ||
+	    wl_display_roundtrip(dpy->display) < 0) {
+		*why = "the compositor hung up at once";
+		display_teardown(dpy);
+		return false;
+	}
 	if (!dpy->compositor || !dpy->subcompositor || !dpy->shm ||
 	    !dpy->wm_base) {
-		g_printerr("gui-proxy: the compositor lacks wl_compositor "
-			   "(version 4), wl_subcompositor, wl_shm or "
-			   "xdg_wm_base\n");
+		*why = "the compositor lacks wl_compositor (version 4), "
+		       "wl_subcompositor, wl_shm or xdg_wm_base";
+		display_teardown(dpy);
 		return false;
 	}
 
@@ -606,38 +638,69 @@ bool gp_display_init(struct gp_display *dpy)
 	return true;
 }
 
+static gboolean reconnect_cb(gpointer data)
+{
+	struct gp_display *dpy = data;
+	const char *why = NULL;
+
+	dpy->reconnect_id = 0;
+	if (!display_connect(dpy, &why)) {
+		g_debug("compositor: %s; trying again in %u ms", why,
+			dpy->backoff_ms);
+		dpy->reconnect_id = g_timeout_add(dpy->backoff_ms,
+						  reconnect_cb, dpy);
+		dpy->backoff_ms = MIN(dpy->backoff_ms * 2,
+				      GP_DISPLAY_BACKOFF_MAX_MS);
+		return G_SOURCE_REMOVE;
+	}
+	g_message("connected to the compositor again: showing the guests' "
+		  "windows");
+	dpy->lost = false;
+	for (guint i = 0; i < dpy->guests->len; i++)
+		gp_guest_display_restored(g_ptr_array_index(dpy->guests, i));
+	return G_SOURCE_REMOVE;
+}
+
+/* The compositor went away (it crashed or is restarting): the windows
+ * leave the screen but not the guests, whose connections stay; the
+ * compositor is tried again with backoff, and every window is made anew
+ * on the new connection. */
+static void display_lost(struct gp_display *dpy)
+{
+	dpy->lost = true;
+	for (guint i = 0; i < dpy->guests->len; i++)
+		gp_guest_display_lost(g_ptr_array_index(dpy->guests, i));
+	display_teardown(dpy);
+	dpy->backoff_ms = GP_DISPLAY_BACKOFF_MIN_MS;
+	if (!dpy->reconnect_id)
+		dpy->reconnect_id = g_timeout_add(dpy->backoff_ms,
+						  reconnect_cb, dpy);
+}
+
+bool gp_display_init(struct gp_display *dpy)
+{
+	const char *why = NULL;
+
+	/* Keymaps come complete from the compositor: no include paths or
+	 * environment defaults needed. */
+	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
+				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
+	if (!dpy->xkb)
+		g_warning("no xkbcommon context: Ctrl-Shift-C, Ctrl-Shift-V "
+			  "and Ctrl-Alt-Shift-F are off");
+	if (!display_connect(dpy, &why)) {
+		g_printerr("gui-proxy: %s\n", why);
+		return false;
+	}
+	return true;
+}
+
 void gp_display_finish(struct gp_display *dpy)
 {
-	if (dpy->source) {
-		g_source_destroy(dpy->source);
-		g_source_unref(dpy->source);
-	}
-	if (dpy->cursor_surface)
-		wl_surface_destroy(dpy->cursor_surface);
-	if (dpy->cursor_theme)
-		wl_cursor_theme_destroy(dpy->cursor_theme);
-	if (dpy->keyboard)
-		wl_keyboard_release(dpy->keyboard);
-	if (dpy->pointer)
-		wl_pointer_release(dpy->pointer);
-	if (dpy->seat)
-		wl_seat_release(dpy->seat);
-	if (dpy->output)
-		wl_output_destroy(dpy->output);
-	if (dpy->wm_base)
-		xdg_wm_base_destroy(dpy->wm_base);
-	if (dpy->shm)
-		wl_shm_destroy(dpy->shm);
-	if (dpy->subcompositor)
-		wl_subcompositor_destroy(dpy->subcompositor);
-	if (dpy->compositor)
-		wl_compositor_destroy(dpy->compositor);
-	if (dpy->registry)
-		wl_registry_destroy(dpy->registry);
-	if (dpy->display) {
-		wl_display_flush(dpy->display);
-		wl_display_disconnect(dpy->display);
-	}
+	if (dpy->reconnect_id)
+		g_source_remove(dpy->reconnect_id);
+	dpy->reconnect_id = 0;
+	display_teardown(dpy);
 	g_free(dpy->keymap);
 	g_clear_pointer(&dpy->xkb_state, xkb_state_unref);
 	g_clear_pointer(&dpy->xkb_keymap, xkb_keymap_unref);

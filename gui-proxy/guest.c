@@ -397,3 +397,50 @@ void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow)
 			gp_window_apply_states(w);
 	}
 }
+
+void gp_guest_display_lost(struct gp_guest *g)
+{
+	struct gp_display *dpy = g->dpy;
+	g_autoptr(GArray) popups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTableIter it;
+	gpointer value;
+
+	/* Input left with the compositor. */
+	if (dpy->kbd_focus && dpy->kbd_focus->guest == g) {
+		uint32_t id = dpy->kbd_focus->id;
+
+		dpy->kbd_focus = NULL;
+		gp_guest_send(g, QM_GUI_FOCUS_OUT, id, NULL, 0);
+	}
+	if (g->fd >= 0 && dpy->ptr_focus && dpy->ptr_focus->guest == g) {
+		uint32_t id = dpy->ptr_focus->id;
+
+		dpy->ptr_focus = NULL;
+		gp_guest_send(g, QM_GUI_POINTER_LEAVE, id, NULL, 0);
+	}
+	/* Off screen with the table intact (children before parents is
+	 * not needed: the compositor's objects are all dead). */
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *w = value;
+
+		if (w->popup && !w->off_screen)
+			g_array_append_val(popups, w->id);
+		gp_window_host_lost(w);
+	}
+	/* The guest's apps close the popups the compositor took away (the
+	 * guest may be dropped by a send: then its windows are gone). */
+	for (guint i = 0; i < popups->len && g->fd >= 0; i++)
+		gp_guest_send(g, QM_GUI_CLOSE,
+			      g_array_index(popups, uint32_t, i), NULL, 0);
+}
+
+void gp_guest_display_restored(struct gp_guest *g)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		gp_window_host_restore(value);
+}

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	if (admin)
 		gp_admin_start(admin);
 	g_main_loop_run(dpy.loop);
-	ret = dpy.lost ? 1 : 0;
+	ret = 0;
 out:
 	/* qmgrd first (its pending answers look at the qubes), then the
 	 * guests: their windows use the display's globals. */

@@ -14,6 +14,10 @@
 #include "guest-decode.h"
 #include "gui-proto.h"
 
+/* Retrying a compositor that went away: from this, doubling to that. */
+#define GP_DISPLAY_BACKOFF_MIN_MS 100u
+#define GP_DISPLAY_BACKOFF_MAX_MS 2000u
+
 /* Width of the border the proxy draws around every guest window, in
  * surface pixels. */
 #define GP_BORDER 4
@@ -73,7 +77,10 @@ struct gp_display {
 	struct wl_output *output;
 	int32_t output_width, output_height;    /* current mode; 0: unknown */
 	GSource *source;
-	bool lost;                              /* the compositor went away */
+	bool lost;                              /* the compositor went away:
+						   no globals until it is back */
+	guint reconnect_id;                     /* retrying the compositor */
+	unsigned int backoff_ms;
 	struct wl_cursor_theme *cursor_theme;
 	struct wl_surface *cursor_surface;      /* the host's arrow */
 	int32_t cursor_hot_x, cursor_hot_y;
@@ -183,6 +190,12 @@ void gp_guest_start(struct gp_guest *g, bool now);
 /* Disconnects and closes the windows until the next start; a guest
  * disabled for a violation may connect again after it. */
 void gp_guest_stop(struct gp_guest *g);
+/* The compositor went away: the guest's windows leave the screen (its
+ * popups for good: the guest is told they were dismissed); the guest
+ * stays connected, its frames wait. */
+void gp_guest_display_lost(struct gp_guest *g);
+/* A compositor is back: the guest's windows are made anew on it. */
+void gp_guest_display_restored(struct gp_guest *g);
 /* The label changed: the borders of its windows are redrawn. */
 void gp_guest_set_color(struct gp_guest *g, uint32_t rgb);
 /* The qube's gui_allow_fullscreen: revoking it takes its windows out of
@@ -205,6 +218,10 @@ void gp_window_destroy(struct gp_window *w);
 /* Takes the window off the screen for good (its parent went); the guest's
  * messages for it are still accepted and ignored. */
 void gp_window_destroy_host(struct gp_window *w);
+/* The compositor went away: the window's host objects are gone, as are
+ * the compositor's; a toplevel is made anew by gp_window_host_restore. */
+void gp_window_host_lost(struct gp_window *w);
+void gp_window_host_restore(struct gp_window *w);
 void gp_window_set_title(struct gp_window *w, const char *title);
 void gp_window_set_app_id(struct gp_window *w, const char *app_id);
 bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height);

@@ -366,6 +366,9 @@ static void host_create(struct gp_window *w, struct gp_window *parent)
 		w->toplevel = xdg_surface_get_toplevel(w->xdg_surface);
 		xdg_toplevel_add_listener(w->toplevel, &toplevel_listener, w);
 		title_update(w);
+		/* made anew after a compositor restart: as it was asked */
+		if (w->requested_states)
+			gp_window_apply_states(w);
 	}
 	wl_surface_commit(w->frame);
 }
@@ -390,29 +393,16 @@ struct gp_window *gp_window_create(struct gp_guest *g, uint32_t id,
 		return NULL;
 	}
 
-	/* A popup goes on screen at its first commit, once its parent is. */
-	if (!w->popup)
+	/* A popup goes on screen at its first commit, once its parent is;
+	 * without a compositor a toplevel goes when it is back. */
+	if (!w->popup && !g->dpy->lost)
 		host_create(w, NULL);
 	return w;
 }
 
-void gp_window_destroy_host(struct gp_window *w)
+/* The window's objects on the compositor, gone (the window stays). */
+static void host_destroy(struct gp_window *w)
 {
-	GHashTableIter it;
-	gpointer value;
-
-	w->off_screen = true;
-	if (!w->frame)
-		return;
-	/* Popups on top of this one go first (xdg-shell wants the topmost
-	 * popup destroyed first). */
-	g_hash_table_iter_init(&it, w->guest->windows);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		struct gp_window *c = value;
-
-		if (c->popup && c->parent_id == w->id && c != w)
-			gp_window_destroy_host(c);
-	}
 	gp_display_forget_window(w->guest->dpy, w);
 	if (w->frame_cb)
 		wl_callback_destroy(w->frame_cb);
@@ -435,6 +425,56 @@ void gp_window_destroy_host(struct gp_window *w)
 	for (int i = 0; i < 2; i++)
 		g_clear_pointer(&w->bufs[i], gp_buffer_destroy);
 	g_clear_pointer(&w->border, gp_buffer_destroy);
+}
+
+void gp_window_destroy_host(struct gp_window *w)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	w->off_screen = true;
+	if (!w->frame)
+		return;
+	/* Popups on top of this one go first (xdg-shell wants the topmost
+	 * popup destroyed first). */
+	g_hash_table_iter_init(&it, w->guest->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *c = value;
+
+		if (c->popup && c->parent_id == w->id && c != w)
+			gp_window_destroy_host(c);
+	}
+	host_destroy(w);
+}
+
+void gp_window_host_lost(struct gp_window *w)
+{
+	/* A popup does not outlive its compositor (it was placed, and
+	 * grabbed, there): it is off screen for good, as when dismissed. */
+	if (w->popup) {
+		w->off_screen = true;
+		w->frame_done_owed = w->frame_done_next = false;
+	}
+	if (w->frame)
+		host_destroy(w);
+	/* A frame on screen now will not be answered by that compositor:
+	 * FRAME_DONE after the first frame on the next one, so that the
+	 * guest's apps wait meanwhile. */
+	if (w->frame_done_owed)
+		w->frame_done_next = true;
+	w->frame_done_owed = false;
+	w->configured = false;
+	w->fullscreen_set = false;
+	w->host_width = w->host_height = 0;
+	w->host_states = 0;
+}
+
+void gp_window_host_restore(struct gp_window *w)
+{
+	if (w->popup || w->off_screen || w->frame)
+		return;
+	w->recolor = false;
+	host_create(w, NULL);
 }
 
 void gp_window_destroy(struct gp_window *w)
@@ -516,6 +556,14 @@ void gp_window_commit(struct gp_window *w)
 			host_create(w, parent);
 		else if (!parent || parent->off_screen)
 			w->off_screen = true;
+	}
+	if (!w->frame && !w->popup && !w->off_screen &&
+	    w->guest->dpy->lost) {
+		/* Shown when the compositor is back; its app waits. */
+		w->committed_once = true;
+		w->dirty = true;
+		w->frame_done_next = true;
+		return;
 	}
 	if (!w->frame) {
 		/* Not on screen for good: do not hold the guest's app. */

@@ -71,17 +71,25 @@ focus_follows_mouse no
 xwayland disable
 EOF
 # sway names its sockets itself (wayland-N, sway-ipc.UID.PID.sock): they
-# are found once it started.
-"${AS[@]}" env -i PATH=/usr/bin:/bin HOME="$T" XDG_RUNTIME_DIR="$RT" \
-	WLR_BACKENDS=headless WLR_RENDERER=pixman \
-	WLR_LIBINPUT_NO_DEVICES=1 sway -c "$T/sway.conf" >"$T/sway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-	sock=$(cd "$RT" && ls wayland-[0-9] 2>/dev/null | head -n 1)
-	swaysock=$(ls "$RT"/sway-ipc.*.sock 2>/dev/null | head -n 1)
-	[ -n "$sock" ] && [ -n "$swaysock" ] && break
-	sleep 0.1
-done
+# are found once it started.  start_sway also restarts it (after
+# kill "$sway_pid"; wait "$sway_pid"): the Wayland socket is the same
+# (the first free name), the IPC socket is new.
+start_sway() {
+	"${AS[@]}" env -i PATH=/usr/bin:/bin HOME="$T" XDG_RUNTIME_DIR="$RT" \
+		WLR_BACKENDS=headless WLR_RENDERER=pixman \
+		WLR_LIBINPUT_NO_DEVICES=1 sway -c "$T/sway.conf" >>"$T/sway.log" 2>&1 &
+	sway_pid=$!
+	pids+=($sway_pid)
+	sock= swaysock=
+	for _ in $(seq 100); do
+		sock=$(cd "$RT" && ls wayland-[0-9] 2>/dev/null | head -n 1)
+		swaysock=$(ls "$RT"/sway-ipc.*.$sway_pid.sock 2>/dev/null | head -n 1)
+		[ -n "$sock" ] && [ -n "$swaysock" ] && break
+		sleep 0.1
+	done
+	[ -n "$sock" ] && [ -n "$swaysock" ]
+}
+start_sway
 if [ -z "$sock" ]; then
 	echo "1..0 # SKIP sway did not start: $(tail -n 3 "$T/sway.log" | tr '\n' ' ')"
 	exit 0

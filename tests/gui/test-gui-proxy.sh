@@ -10,7 +10,8 @@
 # a CREATE on an id in use, an unknown window and a flood each cost
 # only that guest its connection while the proxy and the other guests stay,
 # borders intact, and each dropped guest is one desktop notification on a
-# private session bus (mako as the server).  TAP output.
+# private session bus (mako as the server); sway restarted under the
+# proxy: the windows come back.  TAP output.
 #
 #   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY
 set -u
@@ -18,7 +19,7 @@ PROXY=$1
 FAKE=$2
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..35"
+echo "1..41"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -253,6 +254,38 @@ pids+=($!)
 check "it comes back: its window is shown again" \
 	wait_for 10 has_view "[evil-title] again	qmgr.evil-title."
 
+# the compositor restarts: the guests stay connected, every window is
+# made anew with its title, app_id and border, and keys flow again
+connects_before=$(grep -c "connected (protocol" "$T/proxy.log")
+kill "$sway_pid"
+wait "$sway_pid" 2>/dev/null
+sleep 1
+check "the compositor goes: gui-proxy keeps running" eval \
+	'kill -0 "$proxy_pid" && grep -q "lost the connection to the compositor" "$T/proxy.log"'
+if start_sway && wait_for 20 has_view "[work] hello	qmgr.work.org.example.Hello"; then
+	ok "sway restarted: work's window is back as '[work] hello', app_id qmgr.work.org.example.Hello"
+else
+	not_ok "sway restarted: work's window is back as '[work] hello', app_id qmgr.work.org.example.Hello" \
+		"$(tree)" "$(tail -n 5 "$T/proxy.log")"
+fi
+check "and the other guests' windows too" eval \
+	'wait_for 10 has_view "[personal] hello	qmgr.personal." &&
+		wait_for 10 has_view "[evil-title] again	qmgr.evil-title."'
+if wait_for 10 border_ok "[work] hello" 73d216 00ff00; then
+	ok "work's border and content after the restart ($(cat "$T/border.why"))"
+else
+	not_ok "work's border and content after the restart" "$(cat "$T/border.why")"
+fi
+check "the guests stayed connected through it (no EOF, no reconnection)" eval \
+	'! grep -q "^EOF" "$T/work.log" &&
+		[ "$(grep -c "connected (protocol" "$T/proxy.log")" = "$connects_before" ]'
+type_to work ab
+if wait_for 5 typed_is work higoab; then
+	ok "keys typed on the new compositor reach the guest"
+else
+	not_ok "keys typed on the new compositor reach the guest" "typed: $(typed "$T/work.log")"
+fi
+
 # the proxy ends cleanly on SIGTERM, without sanitizer reports
 kill -TERM "$proxy_pid"
 wait "$proxy_pid"
@@ -264,5 +297,5 @@ else
 fi
 check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.log"
 
-[ "$n" = 35 ] || echo "# planned 35 tests, ran $n"
+[ "$n" = 41 ] || echo "# planned 41 tests, ran $n"
 [ $fails -eq 0 ]
