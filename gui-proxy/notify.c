@@ -97,13 +97,17 @@ static void send_notice(struct gp_notify *n, const struct notice *m)
 
 static void bus_ready(GObject *src, GAsyncResult *res, gpointer data)
 {
+	g_autoptr(GCancellable) cancel = data;
 	g_autoptr(GError) err = NULL;
 	GDBusConnection *bus = g_bus_get_finish(res, &err);
-	struct gp_notify *n;
+	/* NULL once the proxy let go of it: the answer may come after
+	 * that even when it was ready before the cancellation. */
+	struct gp_notify *n = g_object_get_data(G_OBJECT(cancel), "notify");
 
-	if (!bus && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		return;         /* n is gone */
-	n = data;
+	if (!n) {
+		g_clear_object(&bus);
+		return;
+	}
 	if (!bus) {
 		g_message("no session bus (%s): dropped guests are "
 			  "reported in this log only", err->message);
@@ -141,7 +145,9 @@ struct gp_notify *gp_notify_create(void)
 			return n;
 		}
 	}
-	g_bus_get(G_BUS_TYPE_SESSION, n->cancel, bus_ready, n);
+	g_object_set_data(G_OBJECT(n->cancel), "notify", n);
+	g_bus_get(G_BUS_TYPE_SESSION, n->cancel, bus_ready,
+		  g_object_ref(n->cancel));
 	return n;
 }
 
@@ -149,6 +155,7 @@ void gp_notify_destroy(struct gp_notify *n)
 {
 	if (!n)
 		return;
+	g_object_set_data(G_OBJECT(n->cancel), "notify", NULL);
 	g_cancellable_cancel(n->cancel);
 	g_object_unref(n->cancel);
 	if (n->bus) {
