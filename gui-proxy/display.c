@@ -191,6 +191,8 @@ static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		.pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED,
 	};
 
+	if (k.pressed)
+		dpy->input_serial = serial;
 	if (!w)
 		return;
 	/* The proxy's shortcuts first: neither the press nor its release
@@ -312,6 +314,8 @@ static void ptr_button(void *data, struct wl_pointer *ptr, uint32_t serial,
 		.pressed = state == WL_POINTER_BUTTON_STATE_PRESSED,
 	};
 
+	if (b.pressed)
+		dpy->input_serial = serial;
 	if (w)
 		gp_guest_send(w->guest, QM_GUI_BUTTON, w->id, &b, sizeof(b));
 }

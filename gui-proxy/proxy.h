@@ -91,6 +91,7 @@ struct gp_display {
 	char *keymap;                           /* NUL-terminated xkb_v1 */
 	size_t keymap_size;                     /* with the NUL */
 	struct qm_gui_modifiers mods;
+	uint32_t input_serial;                  /* of the last press: grabs */
 	/* the keymap compiled, for the proxy's own shortcuts */
 	struct xkb_context *xkb;
 	struct xkb_keymap *xkb_keymap;
@@ -131,6 +132,7 @@ struct gp_window {
 	struct gp_guest *guest;
 	uint32_t id;
 	bool popup, alpha;
+	bool grab;                              /* a grabbing popup (a menu) */
 	uint32_t parent_id;
 	int32_t popup_x, popup_y;
 

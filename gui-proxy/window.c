@@ -342,6 +342,20 @@ static void popup_create(struct gp_window *w, struct gp_window *parent)
 					     parent->xdg_surface, pos);
 	xdg_positioner_destroy(pos);
 	xdg_popup_add_listener(w->xdg_popup, &popup_listener, w);
+	/* A menu: the keyboard goes to it and a click elsewhere dismisses
+	 * it (CLOSE).  xdg-shell allows a grab only on a toplevel or on a
+	 * grabbing popup; the serial is the user's last press, which is
+	 * what made the app open it (a stale one: the compositor
+	 * dismisses the popup at once).  Only while the user is at this
+	 * guest's windows (its keyboard focus, or the pointer over its
+	 * content): a qube cannot take the keys typed into another's. */
+	bool at_guest = (dpy->kbd_focus && dpy->kbd_focus->guest == w->guest) ||
+			(dpy->ptr_focus && dpy->ptr_focus->guest == w->guest);
+	if (w->grab && at_guest && (!parent->popup || parent->grab) &&
+	    dpy->seat)
+		xdg_popup_grab(w->xdg_popup, dpy->seat, dpy->input_serial);
+	else
+		w->grab = false;
 }
 
 /* The proxy's surfaces for the window: the frame with its role, and the
@@ -382,6 +396,7 @@ struct gp_window *gp_window_create(struct gp_guest *g, uint32_t id,
 	w->id = id;
 	w->popup = m->create.popup;
 	w->alpha = m->create.alpha;
+	w->grab = m->create.grab;
 	w->parent_id = m->create.parent;
 	w->popup_x = m->create.x;
 	w->popup_y = m->create.y;

@@ -255,8 +255,9 @@ static void map_popup(struct ga_xdg_surface *xs)
 	xs->window = ga_window_create(xs->server, xs->surface,
 				      xs->has_geometry ? &xs->geometry : NULL,
 				      &window_impl, xs, parent->window->id,
-				      QM_GUI_CREATE_POPUP, xs->popup_x,
-				      xs->popup_y);
+				      QM_GUI_CREATE_POPUP |
+				      (xs->grabbed ? QM_GUI_CREATE_GRAB : 0),
+				      xs->popup_x, xs->popup_y);
 	if (xs->window != NULL)
 		ga_output_enter(xs->server->output, xs->surface);
 }

@@ -18,6 +18,9 @@ Scenarios:
   popups          a 60x40 popup (red) at 20,30 of the window; once FILE.2
                   exists, instead a 3000x2000 one (blue) at 0,0, gone
                   once FILE.3 exists
+  menus           a grabbing (GRAB, version 2) 30x20 popup (window 2,
+                  green) at 10,10; once FILE.2 exists, instead another
+                  one (window 3)
   bench           full-window frames, each after the last FRAME_DONE,
                   for 10 s; logs "BENCH frames seconds width height"
   flood           full-window frames as fast as the socket takes them for
@@ -82,8 +85,8 @@ class Guest:
                   struct.pack('<IIII', 0, 0, self.w, self.h) + px)
         self.send(COMMIT, window)
 
-    def popup(self, id_, x, y, w, h, rgb):
-        self.send(CREATE, id_, struct.pack('<IIiiII', 1, 1, x, y, w, h))
+    def popup(self, id_, x, y, w, h, rgb, flags=1):
+        self.send(CREATE, id_, struct.pack('<IIiiII', 1, flags, x, y, w, h))
         px = struct.pack('<I', 0xff000000 | rgb) * (w * h)
         self.send(DAMAGE, id_, struct.pack('<IIII', 0, 0, w, h) + px)
         self.send(COMMIT, id_)
@@ -145,7 +148,7 @@ class Guest:
 
     def play(self):
         a = self.args
-        self.send(HELLO, 0, struct.pack('<II', 1, 0))
+        self.send(HELLO, 0, struct.pack('<II', 2, 0))
         self.send(CREATE, 1, struct.pack('<IIiiII', 0, 0, 0, 0,
                                          self.w, self.h))
         self.send(TITLE, 1, a.title.encode())
@@ -164,8 +167,10 @@ class Guest:
             self.send(CREATE, 2, struct.pack('<IIiiII', 0, 0, 0, 0,
                                              7681, 100))
         elif a.scenario == 'bad-damage':
-            self.send(DAMAGE, 1, struct.pack('<IIII', self.w - 1, 0, 2, 1)
-                      + self.pixel * 2)
+            # right of any buffer this guest has (at most 2000 wide;
+            # self.w may change under a CONFIGURE meanwhile)
+            self.send(DAMAGE, 1, struct.pack('<IIII', 7680, 0, 1, 1)
+                      + self.pixel)
         elif a.scenario == 'id-reuse':
             self.send(CREATE, 1, struct.pack('<IIiiII', 0, 0, 0, 0, 10, 10))
         elif a.scenario == 'unknown-window':
@@ -179,6 +184,12 @@ class Guest:
             while not os.path.exists(a.wait_for + '.3'):
                 time.sleep(0.1)
             self.send(DESTROY, 3)
+        elif a.scenario == 'menus':
+            self.popup(2, 10, 10, 30, 20, 0x00ff00, flags=1 | 4)
+            while not os.path.exists(a.wait_for + '.2'):
+                time.sleep(0.1)
+            self.send(DESTROY, 2)
+            self.popup(3, 10, 10, 30, 20, 0x00ff00, flags=1 | 4)
         elif a.scenario == 'bench':
             frames, start = 0, time.monotonic()
             while time.monotonic() - start < 10:

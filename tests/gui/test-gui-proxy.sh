@@ -19,7 +19,7 @@ PROXY=$1
 FAKE=$2
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..41"
+echo "1..45"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -280,7 +280,7 @@ check "the guests stayed connected through it (no EOF, no reconnection)" eval \
 	'! grep -q "^EOF" "$T/work.log" &&
 		[ "$(grep -c "connected (protocol" "$T/proxy.log")" = "$connects_before" ]'
 type_to work ab
-if wait_for 5 typed_is work higoab; then
+if wait_for 10 typed_is work higoab; then
 	ok "keys typed on the new compositor reach the guest"
 else
 	not_ok "keys typed on the new compositor reach the guest" "typed: $(typed "$T/work.log")"
@@ -297,5 +297,62 @@ else
 fi
 check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.log"
 
-[ "$n" = 41 ] || echo "# planned 41 tests, ran $n"
+# Menus (grabbing popups), with a second proxy whose Wayland requests are
+# logged (WAYLAND_DEBUG): sway keeps the keyboard on the focused window
+# and closes a window's popups when it loses the focus, grab or not, so
+# the grab itself is seen in the requests.  A menu opened while the user
+# types in its qube's window takes a grab (xdg_popup.grab); one opened
+# while the user types in another qube's window does not (with a
+# compositor that gives a grabbing popup the keyboard, it would take the
+# keys typed into the other qube).  wtype's keyboard exists only while it
+# runs: it waits 2 s, while the menu opens.
+"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/menu.sock" --log "$T/menu.log" \
+	--color 00ffff --scenario menus --wait-for "$T/menu.go" \
+	>"$T/menu.out" 2>&1 &
+pids+=($!)
+wait_for 5 test -S "$T/menu.sock"
+"${AS[@]}" "${wenv[@]}" WAYLAND_DEBUG=client ASAN_OPTIONS=detect_leaks=1 "$PROXY" \
+	--guest "work:green:$T/work.sock" --guest "menu:blue:$T/menu.sock" \
+	>"$T/proxy2.log" 2>&1 &
+proxy_pid=$!
+pids+=($proxy_pid)
+hold_keyboard_in() {    # hold_keyboard_in NAME KEY: KEY typed after 2 s
+	run swaymsg "[app_id=\"^qmgr\\.$1\\.\"] focus" >/dev/null
+	run wtype -k Shift_L -s 2000 -k "$2" &
+	wtype_pid=$!
+	sleep 0.7
+}
+grabs() { grep -c -- '-> xdg_popup@[0-9]*\.grab(wl_seat@' "$T/proxy2.log"; }
+wait_for 20 has_view "[menu] hello	qmgr.menu." && wait_for 10 has_view "[work] hello	qmgr.work."
+hold_keyboard_in menu m
+touch "$T/menu.go"
+wait "$wtype_pid"
+wait_for 5 grep -q '^CONFIGURE 2 ' "$T/menu.log"
+if [ "$(grabs)" = 1 ]; then
+	ok "a menu opened while the user types in its qube's window takes a grab"
+else
+	not_ok "a menu opened while the user types in its qube's window takes a grab" \
+		"grabs: $(grabs)" "$(grep -E '^(CONFIGURE|FOCUS|CLOSE)' "$T/menu.log" | tail -n 5)"
+fi
+check "keys typed meanwhile reach the qube" grep -q '^TYPED m$' "$T/menu.log"
+hold_keyboard_in work Shift_L
+touch "$T/menu.go.2"
+wait "$wtype_pid"
+if wait_for 5 grep -q '^CONFIGURE 3 ' "$T/menu.log" && [ "$(grabs)" = 1 ]; then
+	ok "a menu opened while the user types in another qube's window gets no grab"
+else
+	not_ok "a menu opened while the user types in another qube's window gets no grab" \
+		"grabs: $(grabs)" "$(grep -E '^(CONFIGURE|CLOSE)' "$T/menu.log" | tail -n 5)"
+fi
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+rc=$?
+if [ $rc = 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$T/proxy2.log"; then
+	ok "the second gui-proxy exits 0 on SIGTERM, no sanitizer reports"
+else
+	not_ok "the second gui-proxy exits 0 on SIGTERM, no sanitizer reports" "exit $rc" \
+		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
+fi
+
+[ "$n" = 45 ] || echo "# planned 45 tests, ran $n"
 [ $fails -eq 0 ]
