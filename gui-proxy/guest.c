@@ -401,7 +401,9 @@ void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow)
 void gp_guest_display_lost(struct gp_guest *g)
 {
 	struct gp_display *dpy = g->dpy;
+	/* popups to close: id, and whether a FRAME_DONE is owed */
 	g_autoptr(GArray) popups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GArray) owed = g_array_new(FALSE, FALSE, sizeof(gboolean));
 	GHashTableIter it;
 	gpointer value;
 
@@ -424,15 +426,25 @@ void gp_guest_display_lost(struct gp_guest *g)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		struct gp_window *w = value;
 
-		if (w->popup && !w->off_screen)
+		if (w->popup && !w->off_screen) {
+			gboolean o = w->frame_done_owed || w->frame_done_next;
+
 			g_array_append_val(popups, w->id);
+			g_array_append_val(owed, o);
+		}
 		gp_window_host_lost(w);
 	}
-	/* The guest's apps close the popups the compositor took away (the
-	 * guest may be dropped by a send: then its windows are gone). */
-	for (guint i = 0; i < popups->len && g->fd >= 0; i++)
-		gp_guest_send(g, QM_GUI_CLOSE,
-			      g_array_index(popups, uint32_t, i), NULL, 0);
+	/* The guest's apps close the popups the compositor took away, and
+	 * their last frame is answered (the guest may be dropped by a send:
+	 * then its windows are gone). */
+	for (guint i = 0; i < popups->len && g->fd >= 0; i++) {
+		uint32_t id = g_array_index(popups, uint32_t, i);
+
+		if (g_array_index(owed, gboolean, i))
+			gp_guest_send(g, QM_GUI_FRAME_DONE, id, NULL, 0);
+		if (g->fd >= 0)
+			gp_guest_send(g, QM_GUI_CLOSE, id, NULL, 0);
+	}
 }
 
 void gp_guest_display_restored(struct gp_guest *g)

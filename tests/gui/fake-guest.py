@@ -17,7 +17,8 @@ Scenarios:
   unknown-window  a TITLE for a window never created
   popups          a 60x40 popup (red) at 20,30 of the window; once FILE.2
                   exists, instead a 3000x2000 one (blue) at 0,0, gone
-                  once FILE.3 exists
+                  once FILE.3 exists; once FILE.4 exists, a 20x20
+                  popup (window 4, red) at 5,5 that stays
   menus           a grabbing (GRAB, version 2) 30x20 popup (window 2,
                   green) at 10,10; once FILE.2 exists, instead another
                   one (window 3)
@@ -184,6 +185,9 @@ class Guest:
             while not os.path.exists(a.wait_for + '.3'):
                 time.sleep(0.1)
             self.send(DESTROY, 3)
+            while not os.path.exists(a.wait_for + '.4'):
+                time.sleep(0.1)
+            self.popup(4, 5, 5, 20, 20, 0xff0000)
         elif a.scenario == 'menus':
             self.popup(2, 10, 10, 30, 20, 0x00ff00, flags=1 | 4)
             while not os.path.exists(a.wait_for + '.2'):

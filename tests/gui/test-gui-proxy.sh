@@ -19,7 +19,7 @@ PROXY=$1
 FAKE=$2
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..45"
+echo "1..46"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -257,11 +257,15 @@ check "it comes back: its window is shown again" \
 # the compositor restarts: the guests stay connected, every window is
 # made anew with its title, app_id and border, and keys flow again
 connects_before=$(grep -c "connected (protocol" "$T/proxy.log")
+touch "$T/go.4"     # a popup of personal's, open when sway goes
+wait_for 10 grep -q '^CONFIGURE 4 ' "$T/personal.log"
 kill "$sway_pid"
 wait "$sway_pid" 2>/dev/null
 sleep 1
 check "the compositor goes: gui-proxy keeps running" eval \
 	'kill -0 "$proxy_pid" && grep -q "lost the connection to the compositor" "$T/proxy.log"'
+check "a popup open then is closed in the guest (CLOSE)" \
+	wait_for 5 grep -q '^CLOSE 4' "$T/personal.log"
 if start_sway && wait_for 20 has_view "[work] hello	qmgr.work.org.example.Hello"; then
 	ok "sway restarted: work's window is back as '[work] hello', app_id qmgr.work.org.example.Hello"
 else
@@ -354,5 +358,5 @@ else
 		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
 fi
 
-[ "$n" = 45 ] || echo "# planned 45 tests, ran $n"
+[ "$n" = 46 ] || echo "# planned 46 tests, ran $n"
 [ $fails -eq 0 ]
