@@ -331,12 +331,38 @@ static void ptr_axis(void *data, struct wl_pointer *ptr, uint32_t time,
 		gp_guest_send(w->guest, QM_GUI_AXIS, w->id, &a, sizeof(a));
 }
 
+/* The seat is bound at version 5: every event of it needs a handler
+ * (libwayland aborts on a NULL one).  Each event is forwarded as it
+ * comes; the guest's compositor ends each with its own frame. */
+static void ptr_frame(void *data, struct wl_pointer *ptr)
+{
+}
+
+static void ptr_axis_source(void *data, struct wl_pointer *ptr,
+			    uint32_t source)
+{
+}
+
+static void ptr_axis_stop(void *data, struct wl_pointer *ptr, uint32_t time,
+			  uint32_t axis)
+{
+}
+
+static void ptr_axis_discrete(void *data, struct wl_pointer *ptr,
+			      uint32_t axis, int32_t discrete)
+{
+}
+
 static const struct wl_pointer_listener pointer_listener = {
 	.enter = ptr_enter,
 	.leave = ptr_leave,
 	.motion = ptr_motion,
 	.button = ptr_button,
 	.axis = ptr_axis,
+	.frame = ptr_frame,
+	.axis_source = ptr_axis_source,
+	.axis_stop = ptr_axis_stop,
+	.axis_discrete = ptr_axis_discrete,
 };
 
 /* ---- seat, output, globals ---- */

@@ -13,13 +13,14 @@
 # private session bus (mako as the server); sway restarted under the
 # proxy: the windows come back.  TAP output.
 #
-#   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY
+#   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY WL_POINTER
 set -u
 PROXY=$1
 FAKE=$2
+POINTER=$(realpath "$3")
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..46"
+echo "1..49"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -177,6 +178,27 @@ else
 fi
 touch "$T/go.3"     # the big popup goes: it would cover other windows
 
+# the pointer (wl-pointer: a virtual one, headless sway has none):
+# over work's content the guest gets POINTER_MOTION in content
+# coordinates (1/256 px) and BUTTON; over the border, POINTER_LEAVE
+read -r wx wy ww wh <<<"$(rect_of "[work] hello")"
+run "$POINTER" move $((wx + 4 + 50)) $((wy + 4 + 40)) sleep 200 click \
+	sleep 200 move $((wx + 1)) $((wy + 100)) sleep 200 >"$T/pointer.out" 2>&1
+pointer_at() {  # the last POINTER_MOTION of work's window is at X,Y
+	awk '$1 == "POINTER_MOTION" && $2 == 1 { x = $4; y = $5 }
+		END { exit !(x == '"$1"' * 256 && y == '"$2"' * 256) }' "$T/work.log"
+}
+if wait_for 5 pointer_at 50 40; then
+	ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content"
+else
+	not_ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content" \
+		"$(cat "$T/pointer.out")" "$(grep -E '^POINTER|^BUTTON' "$T/work.log" | tail -n 5)"
+fi
+check "a click there: BUTTON (BTN_LEFT) pressed and released" eval \
+	'grep -q "^BUTTON 1 [0-9]* 272 1" "$T/work.log" && grep -q "^BUTTON 1 [0-9]* 272 0" "$T/work.log"'
+check "over the border: POINTER_LEAVE, nothing forwarded" \
+	wait_for 5 grep -q '^POINTER_LEAVE 1' "$T/work.log"
+
 dropped() {     # dropped NAME REASON: the fake guest saw EOF, the log says why
 	wait_for 15 grep -q '^EOF' "$T/$1.log" &&
 		grep -q "guest '$1' violated the GUI protocol: .*$2" "$T/proxy.log"
@@ -305,8 +327,9 @@ check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.lo
 # logged (WAYLAND_DEBUG): sway keeps the keyboard on the focused window
 # and closes a window's popups when it loses the focus, grab or not, so
 # the grab itself is seen in the requests.  A menu opened while the user
-# types in its qube's window takes a grab (xdg_popup.grab); one opened
-# while the user types in another qube's window does not (with a
+# types in its qube's window (the pointer over it too) takes a grab
+# (xdg_popup.grab); one opened while the user types in another qube's
+# window (the pointer there) does not (with a
 # compositor that gives a grabbing popup the keyboard, it would take the
 # keys typed into the other qube).  wtype's keyboard exists only while it
 # runs: it waits 2 s, while the menu opens.
@@ -321,6 +344,10 @@ wait_for 5 test -S "$T/menu.sock"
 proxy_pid=$!
 pids+=($proxy_pid)
 hold_keyboard_in() {    # hold_keyboard_in NAME KEY: KEY typed after 2 s
+	local x y w h
+	# the pointer too (it stays where wl-pointer left it)
+	read -r x y w h <<<"$(rect_of "[$1] hello")"
+	run "$POINTER" move $((x + w / 2)) $((y + h / 2)) >/dev/null 2>&1
 	run swaymsg "[app_id=\"^qmgr\\.$1\\.\"] focus" >/dev/null
 	run wtype -k Shift_L -s 2000 -k "$2" &
 	wtype_pid=$!
@@ -358,5 +385,5 @@ else
 		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
 fi
 
-[ "$n" = 46 ] || echo "# planned 46 tests, ran $n"
+[ "$n" = 49 ] || echo "# planned 49 tests, ran $n"
 [ $fails -eq 0 ]
