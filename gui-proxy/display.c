@@ -268,19 +268,118 @@ static void send_motion(struct gp_window *w, uint32_t time, wl_fixed_t x,
 	gp_guest_send(w->guest, QM_GUI_POINTER_MOTION, w->id, &p, sizeof(p));
 }
 
+/* Where the guest's image, its hotspot at the pointer, lies wholly
+ * inside the content the guest owns: there it cannot paint over a
+ * border, another window or the desktop. */
+static bool cursor_fits(const struct gp_window *w, wl_fixed_t fx,
+			wl_fixed_t fy)
+{
+	const struct gp_guest *g = w->guest;
+	uint32_t vw, vh;
+	int64_t left = (int64_t)wl_fixed_to_int(fx) - g->cursor.hot_x;
+	int64_t top = (int64_t)wl_fixed_to_int(fy) - g->cursor.hot_y;
+
+	gp_window_visible_size(w, &vw, &vh);
+	return left >= 0 && top >= 0 && left + g->cursor.width <= vw &&
+	       top + g->cursor.height <= vh;
+}
+
+static void show_host_cursor(struct gp_display *dpy)
+{
+	wl_pointer_set_cursor(dpy->pointer, dpy->ptr_serial,
+			      dpy->cursor_surface, dpy->cursor_hot_x,
+			      dpy->cursor_hot_y);
+	dpy->cursor_shown = GP_CURSOR_HOST;
+}
+
+/* The guest's image into a buffer of ours, then on our cursor surface
+ * (the old buffer goes once the new one is committed). */
+static bool show_guest_cursor(struct gp_display *dpy,
+			      const struct gp_guest *g)
+{
+	if (dpy->cursor_shown != GP_CURSOR_GUEST || dpy->cursor_guest != g ||
+	    dpy->cursor_gen != g->cursor.gen) {
+		struct gp_buffer *b = gp_buffer_create(dpy->shm,
+			g->cursor.width, g->cursor.height, true);
+
+		if (!b)
+			return false;
+		memcpy(b->data, g->cursor.pixels,
+		       (size_t)g->cursor.width * g->cursor.height * 4);
+		if (!dpy->guest_cursor_surface)
+			dpy->guest_cursor_surface =
+				wl_compositor_create_surface(dpy->compositor);
+		wl_surface_attach(dpy->guest_cursor_surface, b->buffer, 0, 0);
+		wl_surface_damage_buffer(dpy->guest_cursor_surface, 0, 0,
+					 (int32_t)g->cursor.width,
+					 (int32_t)g->cursor.height);
+		wl_surface_commit(dpy->guest_cursor_surface);
+		gp_buffer_destroy(dpy->guest_cursor_buf);
+		dpy->guest_cursor_buf = b;
+		dpy->cursor_guest = g;
+		dpy->cursor_gen = g->cursor.gen;
+	}
+	wl_pointer_set_cursor(dpy->pointer, dpy->ptr_serial,
+			      dpy->guest_cursor_surface, g->cursor.hot_x,
+			      g->cursor.hot_y);
+	dpy->cursor_shown = GP_CURSOR_GUEST;
+	return true;
+}
+
+void gp_display_update_cursor(struct gp_display *dpy)
+{
+	const struct gp_window *w = dpy->ptr_focus;
+	const struct gp_guest *g = w ? w->guest : NULL;
+
+	/* Without the host's arrow to fall back to, no guest cursor. */
+	if (!dpy->pointer || !dpy->cursor_surface)
+		return;
+	if (!g || !g->cursor.window || g->cursor.window != w->id) {
+		if (dpy->cursor_shown != GP_CURSOR_HOST)
+			show_host_cursor(dpy);
+		return;
+	}
+	if (g->cursor.width == 0) {
+		/* hidden: over its own content only */
+		if (dpy->cursor_shown != GP_CURSOR_HIDDEN) {
+			wl_pointer_set_cursor(dpy->pointer, dpy->ptr_serial,
+					      NULL, 0, 0);
+			dpy->cursor_shown = GP_CURSOR_HIDDEN;
+		}
+		return;
+	}
+	if (!cursor_fits(w, dpy->ptr_x, dpy->ptr_y)) {
+		if (dpy->cursor_shown != GP_CURSOR_HOST)
+			show_host_cursor(dpy);
+		return;
+	}
+	if (dpy->cursor_shown == GP_CURSOR_GUEST && dpy->cursor_guest == g &&
+	    dpy->cursor_gen == g->cursor.gen)
+		return;
+	if (!show_guest_cursor(dpy, g))
+		show_host_cursor(dpy);
+}
+
 static void ptr_enter(void *data, struct wl_pointer *ptr, uint32_t serial,
 		      struct wl_surface *surface, wl_fixed_t x, wl_fixed_t y)
 {
 	struct gp_display *dpy = data;
 
-	/* Over the border and over guest content alike: the host's cursor
-	 * (guest cursor images are not shown, see docs/gui.md). */
+	/* The host's arrow; over a guest's content, the guest's image
+	 * where it fits (gp_display_update_cursor). */
+	dpy->ptr_serial = serial;
 	if (dpy->cursor_surface)
-		wl_pointer_set_cursor(ptr, serial, dpy->cursor_surface,
-				      dpy->cursor_hot_x, dpy->cursor_hot_y);
+		show_host_cursor(dpy);
 	dpy->ptr_focus = content_window(surface);
-	if (dpy->ptr_focus)
+	dpy->ptr_x = x;
+	dpy->ptr_y = y;
+	if (dpy->ptr_focus) {
+		struct gp_guest *g = dpy->ptr_focus->guest;
+
 		send_motion(dpy->ptr_focus, 0, x, y);
+		if (g->fd >= 0)         /* else disconnected: w is gone */
+			gp_display_update_cursor(dpy);
+	}
 }
 
 static void ptr_leave(void *data, struct wl_pointer *ptr, uint32_t serial,
@@ -298,9 +397,15 @@ static void ptr_motion(void *data, struct wl_pointer *ptr, uint32_t time,
 		       wl_fixed_t x, wl_fixed_t y)
 {
 	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->ptr_focus;
 
-	if (dpy->ptr_focus)
-		send_motion(dpy->ptr_focus, time, x, y);
+	if (!w)
+		return;
+	dpy->ptr_x = x;
+	dpy->ptr_y = y;
+	send_motion(w, time, x, y);
+	if (dpy->ptr_focus == w)        /* else disconnected: w is gone */
+		gp_display_update_cursor(dpy);
 }
 
 static void ptr_button(void *data, struct wl_pointer *ptr, uint32_t serial,
@@ -608,6 +713,10 @@ static void display_teardown(struct gp_display *dpy)
 		dpy->source = NULL;
 	}
 	g_clear_pointer(&dpy->cursor_surface, wl_surface_destroy);
+	g_clear_pointer(&dpy->guest_cursor_surface, wl_surface_destroy);
+	g_clear_pointer(&dpy->guest_cursor_buf, gp_buffer_destroy);
+	dpy->cursor_shown = GP_CURSOR_HOST;
+	dpy->cursor_guest = NULL;
 	g_clear_pointer(&dpy->cursor_theme, wl_cursor_theme_destroy);
 	g_clear_pointer(&dpy->keyboard, wl_keyboard_release);
 	g_clear_pointer(&dpy->pointer, wl_pointer_release);

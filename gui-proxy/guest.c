@@ -68,6 +68,10 @@ static void close_channel(struct gp_guest *g)
 	g->fd = -1;
 	g_byte_array_set_size(g->out, 0);
 	close_windows(g);
+	/* the next session's windows are new */
+	g_clear_pointer(&g->cursor.pixels, g_free);
+	g->cursor.window = 0;
+	g->cursor.gen++;
 	g_clear_pointer(&g->decoder, gp_decoder_destroy);
 }
 
@@ -75,6 +79,8 @@ void gp_guest_destroy(struct gp_guest *g)
 {
 	if (!g)
 		return;
+	if (g->dpy->cursor_guest == g)
+		g->dpy->cursor_guest = NULL;
 	close_channel(g);
 	if (g->retry_id)
 		g_source_remove(g->retry_id);
@@ -221,6 +227,8 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		gp_window_destroy_host(w);
 		g_hash_table_remove(g->windows, GUINT_TO_POINTER(m->window));
 		gp_window_destroy(w);
+		if (g->cursor.window == m->window)
+			g->cursor.window = 0;   /* the id may come again */
 		released = gp_decoder_window_release(g->decoder, m->window);
 		g_assert(released);
 		gp_guest_send(g, QM_GUI_DESTROYED, m->window, NULL, 0);
@@ -246,7 +254,19 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		gp_window_request_states(w, m->states.states);
 		break;
 	case QM_GUI_CURSOR:
-		/* Guest cursors are not shown yet: the host's stays. */
+		/* Checked by the decoder: 0x0, or 1..256 square with the
+		 * hotspot inside and w * h * 4 bytes of pixels. */
+		g_free(g->cursor.pixels);
+		g->cursor.pixels = g_memdup2(m->cursor.pixels,
+			(size_t)m->cursor.width * m->cursor.height * 4);
+		g->cursor.window = m->window;
+		g->cursor.width = m->cursor.width;
+		g->cursor.height = m->cursor.height;
+		g->cursor.hot_x = m->cursor.hot_x;
+		g->cursor.hot_y = m->cursor.hot_y;
+		g->cursor.gen++;
+		if (g->dpy->ptr_focus && g->dpy->ptr_focus->guest == g)
+			gp_display_update_cursor(g->dpy);
 		break;
 	case QM_GUI_CLIPBOARD_DATA:
 		/* Only ever in answer to the user's Ctrl-Shift-C. */

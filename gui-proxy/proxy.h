@@ -84,6 +84,15 @@ struct gp_display {
 	struct wl_cursor_theme *cursor_theme;
 	struct wl_surface *cursor_surface;      /* the host's arrow */
 	int32_t cursor_hot_x, cursor_hot_y;
+	/* a guest's cursor image, copied: shown only where it lies wholly
+	 * inside that guest's content (docs/gui.md, "Cursors") */
+	struct wl_surface *guest_cursor_surface;
+	struct gp_buffer *guest_cursor_buf;
+	enum { GP_CURSOR_HOST, GP_CURSOR_GUEST, GP_CURSOR_HIDDEN } cursor_shown;
+	const struct gp_guest *cursor_guest;    /* whose image is shown */
+	uint32_t cursor_gen;                    /* and which of its images */
+	uint32_t ptr_serial;                    /* of the last enter */
+	wl_fixed_t ptr_x, ptr_y;                /* on ptr_focus's content */
 
 	/* where input goes: only ever a window of a connected guest */
 	struct gp_window *kbd_focus;
@@ -126,6 +135,15 @@ struct gp_guest {
 	GHashTable *windows;                    /* id -> struct gp_window */
 	GByteArray *out;                        /* queued towards the guest */
 	uint8_t *inbuf;
+	/* its last CURSOR (the agent sends it for the window under the
+	 * pointer): at most QM_GUI_MAX_CURSOR squared, one per guest */
+	struct {
+		uint32_t window;                /* 0: none */
+		uint32_t width, height;         /* 0 x 0: hidden */
+		int32_t hot_x, hot_y;
+		uint8_t *pixels;
+		uint32_t gen;                   /* +1 at each CURSOR */
+	} cursor;
 };
 
 struct gp_window {
@@ -181,6 +199,9 @@ void gp_display_finish(struct gp_display *dpy);
 struct gp_window *gp_display_window_from_surface(struct wl_surface *s);
 /* A window is going away: input no longer goes to it. */
 void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w);
+/* The pointer moved, or the guest under it changed its cursor: the
+ * guest's image where it fits in the content, else the host's arrow. */
+void gp_display_update_cursor(struct gp_display *dpy);
 
 /* guest.c */
 struct gp_guest *gp_guest_create(struct gp_display *dpy,
@@ -230,6 +251,9 @@ bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height);
 void gp_window_damage(struct gp_window *w, const struct gp_guest_msg *m);
 void gp_window_commit(struct gp_window *w);
 void gp_window_request_states(struct gp_window *w, uint32_t states);
+/* The content size on screen (popups are cut; see window.c). */
+void gp_window_visible_size(const struct gp_window *w, uint32_t *vw,
+			    uint32_t *vh);
 /* Redraws the border in the guest's (new) colour. */
 void gp_window_recolor(struct gp_window *w);
 /* The host key: the window leaves fullscreen and may not go fullscreen

@@ -34,8 +34,8 @@ static void dirty_all(struct gp_window *w)
 
 /* The content size shown on screen: the guest's buffer, for popups cut to
  * GP_POPUP_MAX_PERCENT of the output and to what the compositor gave. */
-static void visible_size(const struct gp_window *w, uint32_t *vw,
-			 uint32_t *vh)
+void gp_window_visible_size(const struct gp_window *w, uint32_t *vw,
+			    uint32_t *vh)
 {
 	int64_t cw = w->width, ch = w->height;
 
@@ -143,7 +143,7 @@ static void present(struct gp_window *w)
 
 	if (!w->frame || !w->configured || !w->committed_once || w->frame_cb)
 		return;         /* again from configure / frame_done */
-	visible_size(w, &vw, &vh);
+	gp_window_visible_size(w, &vw, &vh);
 	uint32_t fw = vw + 2 * GP_BORDER, fh = vh + 2 * GP_BORDER;
 	struct gp_buffer *nb = NULL;
 	if (!w->border || w->recolor || w->border->width != fw ||
@@ -313,8 +313,8 @@ static void popup_create(struct gp_window *w, struct gp_window *parent)
 	uint32_t vw, vh, pw, ph;
 	struct xdg_positioner *pos;
 
-	visible_size(w, &vw, &vh);
-	visible_size(parent, &pw, &ph);
+	gp_window_visible_size(w, &vw, &vh);
+	gp_window_visible_size(parent, &pw, &ph);
 	/* The popup's content at (x, y) of the parent's content: its frame
 	 * at (x, y) of the parent's frame.  The anchor point must lie in
 	 * the parent's geometry; the rest goes into the offset. */

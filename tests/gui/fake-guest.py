@@ -42,7 +42,7 @@ import time
 MAGIC = 0x31554751
 HELLO, CREATE, DESTROY, TITLE, APP_ID, BUFFER_SIZE, DAMAGE, COMMIT = \
     1, 100, 101, 102, 103, 104, 105, 106
-REQUEST_STATES, STATE_FULLSCREEN = 107, 2
+REQUEST_STATES, STATE_FULLSCREEN, CURSOR = 107, 2, 108
 NAMES = {1: 'HELLO', 200: 'CONFIGURE', 201: 'CLOSE', 202: 'DESTROYED',
          203: 'FRAME_DONE', 204: 'KEYMAP', 205: 'FOCUS_IN', 206: 'FOCUS_OUT',
          207: 'KEY', 208: 'MODIFIERS', 209: 'POINTER_MOTION',
@@ -155,6 +155,10 @@ class Guest:
         self.send(TITLE, 1, a.title.encode())
         self.send(APP_ID, 1, a.app_id.encode())
         self.frame()
+        if a.cursor:
+            # a 16x16 cursor in one colour, its hotspot at its top left
+            self.send(CURSOR, 1, struct.pack('<iiII', 0, 0, 16, 16) +
+                      struct.pack('<I', 0xff000000 | int(a.cursor, 16)) * 256)
         if a.scenario == 'none':
             return
         while not os.path.exists(a.wait_for):
@@ -242,6 +246,8 @@ def main():
     ap.add_argument('--clipboard', default='',
                     help='what CLIPBOARD_REQUEST is answered with')
     ap.add_argument('--wait-for', default='')
+    ap.add_argument('--cursor', help='RRGGBB: a 16x16 cursor image for '
+                    'the window')
     ap.add_argument('--mode', help='octal mode for the socket (a guest '
                     'run as root for a user\'s proxy)')
     a = ap.parse_args()

@@ -20,7 +20,7 @@ FAKE=$2
 POINTER=$(realpath "$3")
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..49"
+echo "1..51"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -31,8 +31,10 @@ guests="work:green:none:00ff00 personal:blue:popups:ff00ff
 proxy_args=()
 for g in $guests; do
 	IFS=: read -r name label scenario color <<<"$g"
+	extra=()    # work has a cursor image of its own (orange)
+	[ "$name" = work ] && extra=(--cursor ff8000)
 	"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/$name.sock" --log "$T/$name.log" \
-		--color "$color" --scenario "$scenario" --wait-for "$T/go" \
+		--color "$color" --scenario "$scenario" --wait-for "$T/go" "${extra[@]}" \
 		>"$T/$name.out" 2>&1 &
 	pids+=($!)
 	declare "pid_${name//-/_}=$!"
@@ -181,23 +183,71 @@ touch "$T/go.3"     # the big popup goes: it would cover other windows
 # the pointer (wl-pointer: a virtual one, headless sway has none):
 # over work's content the guest gets POINTER_MOTION in content
 # coordinates (1/256 px) and BUTTON; over the border, POINTER_LEAVE
-read -r wx wy ww wh <<<"$(rect_of "[work] hello")"
-run "$POINTER" move $((wx + 4 + 50)) $((wy + 4 + 40)) sleep 200 click \
-	sleep 200 move $((wx + 1)) $((wy + 100)) sleep 200 >"$T/pointer.out" 2>&1
-pointer_at() {  # the last POINTER_MOTION of work's window is at X,Y
-	awk '$1 == "POINTER_MOTION" && $2 == 1 { x = $4; y = $5 }
-		END { exit !(x == '"$1"' * 256 && y == '"$2"' * 256) }' "$T/work.log"
+# The guest's cursor image (16x16 orange, hotspot at its top left) is
+# shown where it lies wholly inside the content, the host's arrow
+# elsewhere (grim -c: the screenshot with the cursor).
+cursor_at() {   # cursor_at X Y: the orange 16x16 block is at X,Y; or "none"
+	run grim -c -t ppm "$T/cursor.ppm" 2>"$T/cursor.why" || return 1
+	$PY - "$T/cursor.ppm" "$1" "${2:-}" >"$T/cursor.why" <<'EOF'
+import sys
+data = open(sys.argv[1], 'rb').read()
+magic, dims, maxval, px = data.split(b'\n', 3)
+W, H = map(int, dims.split())
+want = bytes.fromhex('ff8000')
+pts = [(i // 3 % W, i // 3 // W) for i in range(0, len(px), 3)
+       if px[i:i + 3] == want]
+if sys.argv[2] == 'none':
+    print('%d orange pixels' % len(pts)); sys.exit(1 if pts else 0)
+x0 = min(p[0] for p in pts) if pts else -1
+y0 = min(p[1] for p in pts) if pts else -1
+print('%d orange pixels from %d,%d' % (len(pts), x0, y0))
+sys.exit(0 if len(pts) == 256 and (x0, y0) == (int(sys.argv[2]), int(sys.argv[3])) else 1)
+EOF
 }
+read -r wx wy ww wh <<<"$(rect_of "[work] hello")"
+# One wl-pointer for the whole: sway shows a cursor only while a pointer
+# device exists, and the proxy binds its wl_pointer when one appears (so
+# the pointer first rests on the border, then enters the content).
+mkfifo "$T/pointer.in"
+chmod 0644 "$T/pointer.in"
+run "$POINTER" - <"$T/pointer.in" >"$T/pointer.out" 2>&1 &
+pointer_pid=$!
+exec 7>"$T/pointer.in"
+pointer() { echo "$*" >&7; }
+pointer_at() {  # a POINTER_MOTION of work's window is at X,Y
+	awk '$1 == "POINTER_MOTION" && $2 == 1 && $4 == '"$1"' * 256 &&
+		$5 == '"$2"' * 256 { f = 1 } END { exit !f }' "$T/work.log"
+}
+pointer move $((wx + 1)) $((wy + 100))
+sleep 0.5
+pointer move $((wx + 4 + 50)) $((wy + 4 + 40))
 if wait_for 5 pointer_at 50 40; then
 	ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content"
 else
 	not_ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content" \
 		"$(cat "$T/pointer.out")" "$(grep -E '^POINTER|^BUTTON' "$T/work.log" | tail -n 5)"
 fi
-check "a click there: BUTTON (BTN_LEFT) pressed and released" eval \
+if wait_for 3 cursor_at $((wx + 4 + 50)) $((wy + 4 + 40)); then
+	ok "over work's content its cursor image is shown at the pointer ($(cat "$T/cursor.why"))"
+else
+	not_ok "over work's content its cursor image is shown at the pointer" "$(cat "$T/cursor.why")"
+fi
+pointer click
+check "a click there: BUTTON (BTN_LEFT) pressed and released" wait_for 5 eval \
 	'grep -q "^BUTTON 1 [0-9]* 272 1" "$T/work.log" && grep -q "^BUTTON 1 [0-9]* 272 0" "$T/work.log"'
+edge_x=$((ww - 8 - 10))
+pointer move $((wx + 4 + edge_x)) $((wy + 4 + 40))
+if wait_for 5 pointer_at "$edge_x" 40 && wait_for 3 cursor_at none; then
+	ok "10 px from the content's right edge (the image would cross the border): the host's arrow"
+else
+	not_ok "10 px from the content's right edge (the image would cross the border): the host's arrow" \
+		"$(cat "$T/cursor.why")"
+fi
+pointer move $((wx + 1)) $((wy + 100))
 check "over the border: POINTER_LEAVE, nothing forwarded" \
 	wait_for 5 grep -q '^POINTER_LEAVE 1' "$T/work.log"
+exec 7>&-
+wait "$pointer_pid"
 
 dropped() {     # dropped NAME REASON: the fake guest saw EOF, the log says why
 	wait_for 15 grep -q '^EOF' "$T/$1.log" &&
@@ -385,5 +435,5 @@ else
 		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
 fi
 
-[ "$n" = 49 ] || echo "# planned 49 tests, ran $n"
+[ "$n" = 51 ] || echo "# planned 51 tests, ran $n"
 [ $fails -eq 0 ]

@@ -6,6 +6,9 @@
  * compositor drops a virtual device's focus with it).
  *
  *   wl-pointer [--extent WxH] CMD...
+ *   wl-pointer [--extent WxH] -      the commands from stdin, one a line,
+ *                                    each answered "ok" on stdout, until
+ *                                    end of input (one device throughout)
  *     move X Y     the pointer to X,Y of the WxH layout (default 1280x720)
  *     click        left button pressed and released
  *     sleep MS     wait
@@ -54,6 +57,37 @@ static uint32_t now_ms(void)
 	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+static struct zwlr_virtual_pointer_v1 *ptr;
+static unsigned int ew = 1280, eh = 720;
+
+static void pause_ms(long ms);
+
+/* One command (words[0..n)); returns the words used, 0 if bad. */
+static int command(char **words, int n)
+{
+	if (n >= 3 && strcmp(words[0], "move") == 0) {
+		zwlr_virtual_pointer_v1_motion_absolute(ptr, now_ms(),
+			(uint32_t)atoi(words[1]), (uint32_t)atoi(words[2]),
+			ew, eh);
+		zwlr_virtual_pointer_v1_frame(ptr);
+		return 3;
+	}
+	if (n >= 1 && strcmp(words[0], "click") == 0) {
+		zwlr_virtual_pointer_v1_button(ptr, now_ms(), BTN_LEFT,
+			WL_POINTER_BUTTON_STATE_PRESSED);
+		zwlr_virtual_pointer_v1_frame(ptr);
+		zwlr_virtual_pointer_v1_button(ptr, now_ms(), BTN_LEFT,
+			WL_POINTER_BUTTON_STATE_RELEASED);
+		zwlr_virtual_pointer_v1_frame(ptr);
+		return 1;
+	}
+	if (n >= 2 && strcmp(words[0], "sleep") == 0) {
+		pause_ms(atol(words[1]));
+		return 2;
+	}
+	return 0;
+}
+
 static void pause_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -63,7 +97,6 @@ static void pause_ms(long ms)
 
 int main(int argc, char **argv)
 {
-	unsigned int ew = 1280, eh = 720;
 	int i = 1;
 
 	if (argc > 2 && strcmp(argv[1], "--extent") == 0) {
@@ -83,40 +116,52 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wl-pointer: no zwlr_virtual_pointer_manager_v1\n");
 		return 1;
 	}
-	struct zwlr_virtual_pointer_v1 *p =
-		zwlr_virtual_pointer_manager_v1_create_virtual_pointer(manager,
-								       seat);
+	ptr = zwlr_virtual_pointer_manager_v1_create_virtual_pointer(manager,
+								     seat);
 	wl_display_roundtrip(d);
-	for (; i < argc; i++) {
-		if (strcmp(argv[i], "move") == 0 && i + 2 < argc) {
-			unsigned int x = (unsigned int)atoi(argv[i + 1]);
-			unsigned int y = (unsigned int)atoi(argv[i + 2]);
+	if (i + 1 == argc && strcmp(argv[i], "-") == 0) {
+		char line[256];
 
-			zwlr_virtual_pointer_v1_motion_absolute(p, now_ms(), x,
-								y, ew, eh);
-			zwlr_virtual_pointer_v1_frame(p);
-			i += 2;
-		} else if (strcmp(argv[i], "click") == 0) {
-			zwlr_virtual_pointer_v1_button(p, now_ms(), BTN_LEFT,
-				WL_POINTER_BUTTON_STATE_PRESSED);
-			zwlr_virtual_pointer_v1_frame(p);
-			zwlr_virtual_pointer_v1_button(p, now_ms(), BTN_LEFT,
-				WL_POINTER_BUTTON_STATE_RELEASED);
-			zwlr_virtual_pointer_v1_frame(p);
-		} else if (strcmp(argv[i], "sleep") == 0 && i + 1 < argc) {
-			pause_ms(atol(argv[++i]));
-		} else {
+		while (fgets(line, sizeof(line), stdin)) {
+			char *words[4];
+			int n = 0;
+
+			for (char *w = strtok(line, " \t\n"); w && n < 4;
+			     w = strtok(NULL, " \t\n"))
+				words[n++] = w;
+			if (n && !command(words, n)) {
+				fprintf(stderr, "wl-pointer: bad command '%s'\n",
+					words[0]);
+				return 2;
+			}
+			if (wl_display_roundtrip(d) < 0) {
+				fprintf(stderr, "wl-pointer: connection broken\n");
+				return 1;
+			}
+			printf("ok\n");
+			fflush(stdout);
+		}
+	}
+	while (i < argc && !(i + 1 == argc && strcmp(argv[i], "-") == 0)) {
+		int used = command(argv + i, argc - i);
+
+		if (!used) {
 			fprintf(stderr, "wl-pointer: bad command '%s'\n",
 				argv[i]);
 			return 2;
 		}
+		i += used;
 		if (wl_display_roundtrip(d) < 0) {
 			fprintf(stderr, "wl-pointer: connection broken\n");
 			return 1;
 		}
 	}
 	pause_ms(300);
-	zwlr_virtual_pointer_v1_destroy(p);
+	zwlr_virtual_pointer_v1_destroy(ptr);
+	zwlr_virtual_pointer_manager_v1_destroy(manager);
+	if (seat)
+		wl_seat_destroy(seat);
+	wl_registry_destroy(reg);
 	wl_display_roundtrip(d);
 	wl_display_disconnect(d);
 	return 0;
