@@ -199,9 +199,7 @@ void gp_display_finish(struct gp_display *dpy);
 struct gp_window *gp_display_window_from_surface(struct wl_surface *s);
 /* A window is going away: input no longer goes to it. */
 void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w);
-/* The pointer moved, or the guest under it changed its cursor: the
- * guest's image where it fits in the content, else the host's arrow. */
-void gp_display_update_cursor(struct gp_display *dpy);
+
 
 /* guest.c */
 struct gp_guest *gp_guest_create(struct gp_display *dpy,
@@ -324,6 +322,16 @@ bool gp_notice_limit_pass(GHashTable *last, const char *key, gint64 now_us,
 /* Text for a notification body: sanitized as a title
  * (gp_sanitize_title), then &, <, >, ' and " escaped as markup. */
 char *gp_notice_text(const char *untrusted, size_t len);
+
+/* cursor.c: the pointer's image */
+/* The theme's arrow (none without a theme: then no guest cursors). */
+void gp_cursor_load(struct gp_display *dpy);
+void gp_cursor_finish(struct gp_display *dpy);
+/* The host's arrow, at the pointer's last enter. */
+void gp_cursor_show_host(struct gp_display *dpy);
+/* The pointer moved, or the guest under it changed its cursor: the
+ * guest's image where it fits in the content, else the host's arrow. */
+void gp_display_update_cursor(struct gp_display *dpy);
 
 /* shm.c */
 struct gp_buffer *gp_buffer_create(struct wl_shm *shm, uint32_t width,
