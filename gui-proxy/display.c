@@ -15,6 +15,9 @@
 #include "proxy.h"
 #include "xdg-shell-client-protocol.h"
 
+#define MISSING_GLOBALS "the compositor lacks wl_compositor (version 4), " \
+			"wl_subcompositor, wl_shm or xdg_wm_base"
+
 /* Every wl_surface the proxy creates (a window's frame and content) has
  * its struct gp_window as user data. */
 struct gp_window *gp_display_window_from_surface(struct wl_surface *s)
@@ -561,6 +564,11 @@ static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
 		display_lost(s->dpy);
 		return G_SOURCE_REMOVE;
 	}
+	if (s->dpy->connect_failed) {
+		g_warning("%s; trying again", MISSING_GLOBALS);
+		display_lost(s->dpy);
+		return G_SOURCE_REMOVE;
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -589,6 +597,9 @@ static void display_teardown(struct gp_display *dpy)
 		g_source_unref(dpy->source);
 		dpy->source = NULL;
 	}
+	g_clear_pointer(&dpy->sync_cb, wl_callback_destroy);
+	dpy->sync_stage = 0;
+	dpy->connect_failed = false;
 	gp_cursor_finish(dpy);
 	g_clear_pointer(&dpy->keyboard, wl_keyboard_release);
 	g_clear_pointer(&dpy->pointer, wl_pointer_release);
@@ -609,83 +620,121 @@ static void display_teardown(struct gp_display *dpy)
 	memset(dpy->eaten, 0, sizeof(dpy->eaten));
 }
 
-/* Connects to WAYLAND_DISPLAY and binds the globals; on failure nothing
- * is left and *why says what is missing. */
-static bool display_connect(struct gp_display *dpy, const char **why)
+static bool globals_ok(const struct gp_display *dpy)
+{
+	return dpy->compositor && dpy->subcompositor && dpy->shm &&
+	       dpy->wm_base;
+}
+
+/* Connects to WAYLAND_DISPLAY and asks for the globals (bound as they
+ * are announced); false when there is no compositor to connect to. */
+static bool display_open(struct gp_display *dpy)
 {
 	dpy->display = wl_display_connect(NULL);
-	if (!dpy->display) {
-		*why = "cannot connect to the Wayland compositor (is "
-		       "WAYLAND_DISPLAY set?)";
+	if (!dpy->display)
 		return false;
-	}
 	dpy->registry = wl_display_get_registry(dpy->display);
 	wl_registry_add_listener(dpy->registry, &registry_listener, dpy);
-	/* globals, then the events their binding produced (seat, output) */
-	if (wl_display_roundtrip(dpy->display) < 0 ||
-	    wl_display_roundtrip(dpy->display) < 0) {
-		*why = "the compositor hung up at once";
-		display_teardown(dpy);
-		return false;
-	}
-	if (!dpy->compositor || !dpy->subcompositor || !dpy->shm ||
-	    !dpy->wm_base) {
-		*why = "the compositor lacks wl_compositor (version 4), "
-		       "wl_subcompositor, wl_shm or xdg_wm_base";
-		display_teardown(dpy);
-		return false;
-	}
+	return true;
+}
 
-	gp_cursor_load(dpy);
-
+static void attach_source(struct gp_display *dpy)
+{
 	GSource *src = g_source_new(&wl_source_funcs, sizeof(struct wl_source));
 	struct wl_source *s = (struct wl_source *)src;
+
 	s->dpy = dpy;
 	s->events = G_IO_IN | G_IO_ERR | G_IO_HUP;
 	s->tag = g_source_add_unix_fd(src, wl_display_get_fd(dpy->display),
 				      s->events);
 	g_source_attach(src, NULL);
 	dpy->source = src;
-	return true;
 }
 
-static gboolean reconnect_cb(gpointer data)
+static gboolean reconnect_cb(gpointer data);
+
+static void schedule_reconnect(struct gp_display *dpy)
+{
+	if (dpy->reconnect_id)
+		return;
+	dpy->reconnect_id = g_timeout_add(dpy->backoff_ms, reconnect_cb, dpy);
+	dpy->backoff_ms = MIN(dpy->backoff_ms * 2, GP_DISPLAY_BACKOFF_MAX_MS);
+}
+
+/* Reconnecting never blocks: a wl_display.sync after the globals, one
+ * more after the events their binding produced (seat, output), then the
+ * windows come back.  A compositor that does not answer holds only
+ * itself up. */
+static void sync_done(void *data, struct wl_callback *cb, uint32_t t);
+
+static const struct wl_callback_listener sync_listener = {
+	.done = sync_done,
+};
+
+static void sync_next(struct gp_display *dpy, int stage)
+{
+	dpy->sync_stage = stage;
+	dpy->sync_cb = wl_display_sync(dpy->display);
+	wl_callback_add_listener(dpy->sync_cb, &sync_listener, dpy);
+}
+
+static void sync_done(void *data, struct wl_callback *cb, uint32_t t)
 {
 	struct gp_display *dpy = data;
-	const char *why = NULL;
 
-	dpy->reconnect_id = 0;
-	if (!display_connect(dpy, &why)) {
-		g_debug("compositor: %s; trying again in %u ms", why,
-			dpy->backoff_ms);
-		dpy->reconnect_id = g_timeout_add(dpy->backoff_ms,
-						  reconnect_cb, dpy);
-		dpy->backoff_ms = MIN(dpy->backoff_ms * 2,
-				      GP_DISPLAY_BACKOFF_MAX_MS);
-		return G_SOURCE_REMOVE;
+	wl_callback_destroy(cb);
+	dpy->sync_cb = NULL;
+	if (dpy->sync_stage == 1) {
+		if (!globals_ok(dpy)) {
+			/* torn down after this dispatch (wl_source_dispatch) */
+			dpy->connect_failed = true;
+			return;
+		}
+		sync_next(dpy, 2);
+		return;
 	}
+	dpy->sync_stage = 0;
+	gp_cursor_load(dpy);
 	g_message("connected to the compositor again: showing the guests' "
 		  "windows");
 	dpy->lost = false;
 	for (guint i = 0; i < dpy->guests->len; i++)
 		gp_guest_display_restored(g_ptr_array_index(dpy->guests, i));
+}
+
+static gboolean reconnect_cb(gpointer data)
+{
+	struct gp_display *dpy = data;
+
+	dpy->reconnect_id = 0;
+	if (!display_open(dpy)) {
+		g_debug("compositor: cannot connect yet; trying again in %u "
+			"ms", dpy->backoff_ms);
+		schedule_reconnect(dpy);
+		return G_SOURCE_REMOVE;
+	}
+	attach_source(dpy);
+	sync_next(dpy, 1);
 	return G_SOURCE_REMOVE;
 }
 
-/* The compositor went away (it crashed or is restarting): the windows
- * leave the screen but not the guests, whose connections stay; the
- * compositor is tried again with backoff, and every window is made anew
- * on the new connection. */
+/* The compositor went away (it crashed or is restarting), or a new one
+ * broke off while we were connecting: the windows leave the screen but
+ * not the guests, whose connections stay; the compositor is tried again
+ * with backoff, and every window is made anew on the new connection. */
 static void display_lost(struct gp_display *dpy)
 {
+	bool was_up = !dpy->lost;
+
 	dpy->lost = true;
-	for (guint i = 0; i < dpy->guests->len; i++)
-		gp_guest_display_lost(g_ptr_array_index(dpy->guests, i));
+	if (was_up) {
+		for (guint i = 0; i < dpy->guests->len; i++)
+			gp_guest_display_lost(g_ptr_array_index(dpy->guests,
+								i));
+		dpy->backoff_ms = GP_DISPLAY_BACKOFF_MIN_MS;
+	}
 	display_teardown(dpy);
-	dpy->backoff_ms = GP_DISPLAY_BACKOFF_MIN_MS;
-	if (!dpy->reconnect_id)
-		dpy->reconnect_id = g_timeout_add(dpy->backoff_ms,
-						  reconnect_cb, dpy);
+	schedule_reconnect(dpy);
 }
 
 bool gp_display_init(struct gp_display *dpy)
@@ -699,10 +748,23 @@ bool gp_display_init(struct gp_display *dpy)
 	if (!dpy->xkb)
 		g_warning("no xkbcommon context: Ctrl-Shift-C, Ctrl-Shift-V "
 			  "and Ctrl-Alt-Shift-F are off");
-	if (!display_connect(dpy, &why)) {
+	/* The first connection may wait for the compositor: nothing else
+	 * is served yet. */
+	if (!display_open(dpy))
+		why = "cannot connect to the Wayland compositor (is "
+		      "WAYLAND_DISPLAY set?)";
+	else if (wl_display_roundtrip(dpy->display) < 0 ||
+		 wl_display_roundtrip(dpy->display) < 0)
+		why = "the compositor hung up at once";
+	else if (!globals_ok(dpy))
+		why = MISSING_GLOBALS;
+	if (why) {
 		g_printerr("gui-proxy: %s\n", why);
+		display_teardown(dpy);
 		return false;
 	}
+	gp_cursor_load(dpy);
+	attach_source(dpy);
 	return true;
 }
 

@@ -81,6 +81,9 @@ struct gp_display {
 						   no globals until it is back */
 	guint reconnect_id;                     /* retrying the compositor */
 	unsigned int backoff_ms;
+	struct wl_callback *sync_cb;            /* reconnecting: a sync */
+	int sync_stage;                         /* 1 globals, 2 their events */
+	bool connect_failed;                    /* torn down after dispatch */
 	struct wl_cursor_theme *cursor_theme;
 	struct wl_surface *cursor_surface;      /* the host's arrow */
 	int32_t cursor_hot_x, cursor_hot_y;
