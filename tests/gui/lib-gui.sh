@@ -183,7 +183,8 @@ EOF
 
 # start_notifier: a private session bus ($T/bus) and mako, the
 # notification server, on it and on sway, both as the user; sets
-# bus_env (DBUS_SESSION_BUS_ADDRESS=...) for the programs that notify.
+# bus_env (DBUS_SESSION_BUS_ADDRESS=...) for the programs that notify,
+# and mako_pid.
 # Returns 1 (and says why in $T/notifier.why) when either is missing or
 # does not come up.  notices: "SUMMARY<TAB>BODY" per notification mako
 # shows (none expire: default-timeout 0).
@@ -203,7 +204,8 @@ start_notifier() {
 		{ echo "dbus-daemon did not start: $(cat "$T/dbus.log")" >"$T/notifier.why"; return 1; }
 	"${AS[@]}" "${wenv[@]}" "${bus_env[@]}" mako -c "$T/mako.conf" \
 		>"$T/mako.log" 2>&1 &
-	pids+=($!)
+	mako_pid=$!
+	pids+=($mako_pid)
 	wait_for 10 notices_ok ||
 		{ echo "mako did not start: $(cat "$T/mako.log")" >"$T/notifier.why"; return 1; }
 }
