@@ -30,11 +30,16 @@
 #define QM_GUI_HEADER_SIZE 16u
 #define QM_GUI_PORT_NAME "org.qmgr.gui"
 
-/* Versions a peer announces in HELLO. */
+/* Versions a peer announces in HELLO.  Both peers speak the lower of
+ * the two versions announced; what a version adds may be sent only once
+ * the other's HELLO announced that version (a guest's messages sent
+ * before the host's HELLO arrived are version 1). */
 enum qm_gui_version {
-	/* 1: everything below */
+	/* 1: everything below but what a later version adds */
 	QM_GUI_VERSION_1 = 1,
-	QM_GUI_VERSION = QM_GUI_VERSION_1,
+	/* 2: QM_GUI_CREATE_GRAB */
+	QM_GUI_VERSION_2 = 2,
+	QM_GUI_VERSION = QM_GUI_VERSION_2,
 };
 
 /* ---- limits (checked by the host on every guest message) ---- */
@@ -143,8 +148,13 @@ _Static_assert(sizeof(struct qm_gui_hello) == 8, "hello");
 enum qm_gui_create_flags {
 	QM_GUI_CREATE_POPUP = 1u << 0,  /* a popup of `parent` */
 	QM_GUI_CREATE_ALPHA = 1u << 1,  /* ARGB, not XRGB */
+	/* version 2, popups only: the app asked for a grab (a menu): the
+	 * host gives the popup the keyboard and dismisses it (CLOSE) on a
+	 * click outside the app's windows */
+	QM_GUI_CREATE_GRAB = 1u << 2,
 };
-#define QM_GUI_CREATE_FLAGS_MASK 0x3u
+#define QM_GUI_CREATE_FLAGS_MASK_V1 0x3u
+#define QM_GUI_CREATE_FLAGS_MASK 0x7u
 
 struct qm_gui_create {
 	uint32_t parent;        /* a popup's parent window; 0 for toplevels */

@@ -10,11 +10,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <wayland-cursor.h>
 #include <xkbcommon/xkbcommon.h>
 
 #include "proxy.h"
 #include "xdg-shell-client-protocol.h"
+
+#define MISSING_GLOBALS "the compositor lacks wl_compositor (version 4), " \
+			"wl_subcompositor, wl_shm or xdg_wm_base"
 
 /* Every wl_surface the proxy creates (a window's frame and content) has
  * its struct gp_window as user data. */
@@ -48,7 +50,8 @@ static void compile_keymap(struct gp_display *dpy)
 		XKB_KEYMAP_FORMAT_TEXT_V1, XKB_KEYMAP_COMPILE_NO_FLAGS);
 	if (!dpy->xkb_keymap) {
 		g_warning("cannot compile the compositor's keymap: "
-			  "Ctrl-Shift-C and Ctrl-Shift-V are off");
+			  "Ctrl-Shift-C, Ctrl-Shift-V and Ctrl-Alt-Shift-F "
+			  "are off");
 		return;
 	}
 	dpy->xkb_state = xkb_state_new(dpy->xkb_keymap);
@@ -61,6 +64,7 @@ enum shortcut {
 	SHORTCUT_NONE,
 	SHORTCUT_COPY,          /* Ctrl-Shift-C */
 	SHORTCUT_PASTE,         /* Ctrl-Shift-V */
+	SHORTCUT_UNFULLSCREEN,  /* Ctrl-Alt-Shift-F */
 };
 
 static bool mod_active(struct xkb_state *st, const char *name)
@@ -78,12 +82,14 @@ static enum shortcut shortcut_of(struct gp_display *dpy, uint32_t key)
 	if (!st || key >= GP_SHORTCUT_KEYS ||
 	    !mod_active(st, XKB_MOD_NAME_CTRL) ||
 	    !mod_active(st, XKB_MOD_NAME_SHIFT) ||
-	    mod_active(st, XKB_MOD_NAME_ALT) ||
 	    mod_active(st, XKB_MOD_NAME_LOGO))
 		return SHORTCUT_NONE;
 	/* xkb keycodes are evdev codes + 8 */
 	xkb_keysym_t sym = xkb_keysym_to_lower(
 		xkb_state_key_get_one_sym(st, key + 8));
+	if (mod_active(st, XKB_MOD_NAME_ALT))
+		return sym == XKB_KEY_f ? SHORTCUT_UNFULLSCREEN
+					: SHORTCUT_NONE;
 	if (sym == XKB_KEY_c)
 		return SHORTCUT_COPY;
 	if (sym == XKB_KEY_v)
@@ -158,6 +164,24 @@ static void kbd_leave(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		gp_guest_send(w->guest, QM_GUI_FOCUS_OUT, w->id, NULL, 0);
 }
 
+/* The host key: every guest window leaves fullscreen, whichever has the
+ * focus (the key works as long as any of them has it). */
+static void leave_fullscreen(struct gp_display *dpy)
+{
+	unsigned int n = 0;
+
+	for (guint i = 0; i < dpy->guests->len; i++) {
+		struct gp_guest *g = g_ptr_array_index(dpy->guests, i);
+		GHashTableIter it;
+		gpointer value;
+
+		g_hash_table_iter_init(&it, g->windows);
+		while (g_hash_table_iter_next(&it, NULL, &value))
+			n += gp_window_leave_fullscreen(value);
+	}
+	g_message("Ctrl-Alt-Shift-F: %u window(s) left fullscreen", n);
+}
+
 static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		    uint32_t time, uint32_t key, uint32_t state)
 {
@@ -169,6 +193,8 @@ static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 		.pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED,
 	};
 
+	if (k.pressed)
+		dpy->input_serial = serial;
 	if (!w)
 		return;
 	/* The proxy's shortcuts first: neither the press nor its release
@@ -180,8 +206,10 @@ static void kbd_key(void *data, struct wl_keyboard *kbd, uint32_t serial,
 			dpy->eaten[key / 8] |= (uint8_t)(1u << (key % 8));
 			if (sc == SHORTCUT_COPY)
 				gp_clipboard_copy(dpy, w);
-			else
+			else if (sc == SHORTCUT_PASTE)
 				gp_clipboard_paste(dpy, w);
+			else
+				leave_fullscreen(dpy);
 			return;
 		}
 	} else if (eaten(dpy, key)) {
@@ -247,14 +275,21 @@ static void ptr_enter(void *data, struct wl_pointer *ptr, uint32_t serial,
 {
 	struct gp_display *dpy = data;
 
-	/* Over the border and over guest content alike: the host's cursor
-	 * (guest cursor images are not shown, see docs/gui.md). */
+	/* The host's arrow; over a guest's content, the guest's image
+	 * where it fits (gp_display_update_cursor). */
+	dpy->ptr_serial = serial;
 	if (dpy->cursor_surface)
-		wl_pointer_set_cursor(ptr, serial, dpy->cursor_surface,
-				      dpy->cursor_hot_x, dpy->cursor_hot_y);
+		gp_cursor_show_host(dpy);
 	dpy->ptr_focus = content_window(surface);
-	if (dpy->ptr_focus)
+	dpy->ptr_x = x;
+	dpy->ptr_y = y;
+	if (dpy->ptr_focus) {
+		struct gp_guest *g = dpy->ptr_focus->guest;
+
 		send_motion(dpy->ptr_focus, 0, x, y);
+		if (g->fd >= 0)         /* else disconnected: w is gone */
+			gp_display_update_cursor(dpy);
+	}
 }
 
 static void ptr_leave(void *data, struct wl_pointer *ptr, uint32_t serial,
@@ -272,9 +307,15 @@ static void ptr_motion(void *data, struct wl_pointer *ptr, uint32_t time,
 		       wl_fixed_t x, wl_fixed_t y)
 {
 	struct gp_display *dpy = data;
+	struct gp_window *w = dpy->ptr_focus;
 
-	if (dpy->ptr_focus)
-		send_motion(dpy->ptr_focus, time, x, y);
+	if (!w)
+		return;
+	dpy->ptr_x = x;
+	dpy->ptr_y = y;
+	send_motion(w, time, x, y);
+	if (dpy->ptr_focus == w)        /* else disconnected: w is gone */
+		gp_display_update_cursor(dpy);
 }
 
 static void ptr_button(void *data, struct wl_pointer *ptr, uint32_t serial,
@@ -288,6 +329,8 @@ static void ptr_button(void *data, struct wl_pointer *ptr, uint32_t serial,
 		.pressed = state == WL_POINTER_BUTTON_STATE_PRESSED,
 	};
 
+	if (b.pressed)
+		dpy->input_serial = serial;
 	if (w)
 		gp_guest_send(w->guest, QM_GUI_BUTTON, w->id, &b, sizeof(b));
 }
@@ -303,12 +346,38 @@ static void ptr_axis(void *data, struct wl_pointer *ptr, uint32_t time,
 		gp_guest_send(w->guest, QM_GUI_AXIS, w->id, &a, sizeof(a));
 }
 
+/* The seat is bound at version 5: every event of it needs a handler
+ * (libwayland aborts on a NULL one).  Each event is forwarded as it
+ * comes; the guest's compositor ends each with its own frame. */
+static void ptr_frame(void *data, struct wl_pointer *ptr)
+{
+}
+
+static void ptr_axis_source(void *data, struct wl_pointer *ptr,
+			    uint32_t source)
+{
+}
+
+static void ptr_axis_stop(void *data, struct wl_pointer *ptr, uint32_t time,
+			  uint32_t axis)
+{
+}
+
+static void ptr_axis_discrete(void *data, struct wl_pointer *ptr,
+			      uint32_t axis, int32_t discrete)
+{
+}
+
 static const struct wl_pointer_listener pointer_listener = {
 	.enter = ptr_enter,
 	.leave = ptr_leave,
 	.motion = ptr_motion,
 	.button = ptr_button,
 	.axis = ptr_axis,
+	.frame = ptr_frame,
+	.axis_source = ptr_axis_source,
+	.axis_stop = ptr_axis_stop,
+	.axis_discrete = ptr_axis_discrete,
 };
 
 /* ---- seat, output, globals ---- */
@@ -479,6 +548,8 @@ static gboolean wl_source_check(GSource *base)
 	return rev & G_IO_OUT;
 }
 
+static void display_lost(struct gp_display *dpy);
+
 static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
 				   gpointer data)
 {
@@ -487,10 +558,15 @@ static gboolean wl_source_dispatch(GSource *base, GSourceFunc cb,
 
 	if (wl_display_dispatch_pending(d) < 0 ||
 	    wl_display_get_error(d) != 0) {
-		g_warning("lost the connection to the compositor: %s",
-			  g_strerror(wl_display_get_error(d)));
-		s->dpy->lost = true;
-		g_main_loop_quit(s->dpy->loop);
+		g_warning("lost the connection to the compositor: %s; the "
+			  "guests stay connected, their windows come back "
+			  "when it does", g_strerror(wl_display_get_error(d)));
+		display_lost(s->dpy);
+		return G_SOURCE_REMOVE;
+	}
+	if (s->dpy->connect_failed) {
+		g_warning("%s; trying again", MISSING_GLOBALS);
+		display_lost(s->dpy);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
@@ -511,109 +587,193 @@ static GSourceFuncs wl_source_funcs = {
 	.finalize = wl_source_finalize,
 };
 
-/* The theme's arrow, from XCURSOR_THEME / XCURSOR_SIZE as other clients;
- * without a theme the compositor's last cursor stays. */
-static void load_cursor(struct gp_display *dpy)
+/* Everything of one connection to the compositor, in reverse order of
+ * making (the display's error state makes the destroy requests no-ops
+ * on the wire). */
+static void display_teardown(struct gp_display *dpy)
 {
-	const char *size_env = g_getenv("XCURSOR_SIZE");
-	int size = size_env ? atoi(size_env) : 24;
-	struct wl_cursor *c = NULL;
-
-	dpy->cursor_theme = wl_cursor_theme_load(g_getenv("XCURSOR_THEME"),
-						 size > 0 ? size : 24,
-						 dpy->shm);
-	if (dpy->cursor_theme) {
-		c = wl_cursor_theme_get_cursor(dpy->cursor_theme, "left_ptr");
-		if (!c)
-			c = wl_cursor_theme_get_cursor(dpy->cursor_theme,
-						       "default");
+	if (dpy->source) {
+		g_source_destroy(dpy->source);
+		g_source_unref(dpy->source);
+		dpy->source = NULL;
 	}
-	if (!c || c->image_count == 0)
-		return;
-	struct wl_cursor_image *img = c->images[0];
-	dpy->cursor_surface = wl_compositor_create_surface(dpy->compositor);
-	wl_surface_attach(dpy->cursor_surface,
-			  wl_cursor_image_get_buffer(img), 0, 0);
-	wl_surface_damage_buffer(dpy->cursor_surface, 0, 0,
-				 (int32_t)img->width, (int32_t)img->height);
-	wl_surface_commit(dpy->cursor_surface);
-	dpy->cursor_hot_x = (int32_t)img->hotspot_x;
-	dpy->cursor_hot_y = (int32_t)img->hotspot_y;
+	g_clear_pointer(&dpy->sync_cb, wl_callback_destroy);
+	dpy->sync_stage = 0;
+	dpy->connect_failed = false;
+	gp_cursor_finish(dpy);
+	g_clear_pointer(&dpy->keyboard, wl_keyboard_release);
+	g_clear_pointer(&dpy->pointer, wl_pointer_release);
+	g_clear_pointer(&dpy->seat, wl_seat_release);
+	g_clear_pointer(&dpy->output, wl_output_destroy);
+	g_clear_pointer(&dpy->wm_base, xdg_wm_base_destroy);
+	g_clear_pointer(&dpy->shm, wl_shm_destroy);
+	g_clear_pointer(&dpy->subcompositor, wl_subcompositor_destroy);
+	g_clear_pointer(&dpy->compositor, wl_compositor_destroy);
+	g_clear_pointer(&dpy->registry, wl_registry_destroy);
+	if (dpy->display) {
+		wl_display_flush(dpy->display);
+		wl_display_disconnect(dpy->display);
+		dpy->display = NULL;
+	}
+	dpy->kbd_focus = dpy->ptr_focus = NULL;
+	dpy->output_width = dpy->output_height = 0;
+	memset(dpy->eaten, 0, sizeof(dpy->eaten));
 }
 
-bool gp_display_init(struct gp_display *dpy)
+static bool globals_ok(const struct gp_display *dpy)
 {
-	/* Keymaps come complete from the compositor: no include paths or
-	 * environment defaults needed. */
-	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
-				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
-	if (!dpy->xkb)
-		g_warning("no xkbcommon context: Ctrl-Shift-C and Ctrl-Shift-V "
-			  "are off");
+	return dpy->compositor && dpy->subcompositor && dpy->shm &&
+	       dpy->wm_base;
+}
+
+/* Connects to WAYLAND_DISPLAY and asks for the globals (bound as they
+ * are announced); false when there is no compositor to connect to. */
+static bool display_open(struct gp_display *dpy)
+{
 	dpy->display = wl_display_connect(NULL);
-	if (!dpy->display) {
-		g_printerr("gui-proxy: cannot connect to the Wayland "
-			   "compositor (is WAYLAND_DISPLAY set?)\n");
+	if (!dpy->display)
 		return false;
-	}
 	dpy->registry = wl_display_get_registry(dpy->display);
 	wl_registry_add_listener(dpy->registry, &registry_listener, dpy);
-	/* globals, then the events their binding produced (seat, output) */
-	wl_display_roundtrip(dpy->display);
-	wl_display_roundtrip(dpy->display);
-	if (!dpy->compositor || !dpy->subcompositor || !dpy->shm ||
-	    !dpy->wm_base) {
-		g_printerr("gui-proxy: the compositor lacks wl_compositor "
-			   "(version 4), wl_subcompositor, wl_shm or "
-			   "xdg_wm_base\n");
-		return false;
-	}
+	return true;
+}
 
-	load_cursor(dpy);
-
+static void attach_source(struct gp_display *dpy)
+{
 	GSource *src = g_source_new(&wl_source_funcs, sizeof(struct wl_source));
 	struct wl_source *s = (struct wl_source *)src;
+
 	s->dpy = dpy;
 	s->events = G_IO_IN | G_IO_ERR | G_IO_HUP;
 	s->tag = g_source_add_unix_fd(src, wl_display_get_fd(dpy->display),
 				      s->events);
 	g_source_attach(src, NULL);
 	dpy->source = src;
+}
+
+static gboolean reconnect_cb(gpointer data);
+
+static void schedule_reconnect(struct gp_display *dpy)
+{
+	if (dpy->reconnect_id)
+		return;
+	dpy->reconnect_id = g_timeout_add(dpy->backoff_ms, reconnect_cb, dpy);
+	dpy->backoff_ms = MIN(dpy->backoff_ms * 2, GP_DISPLAY_BACKOFF_MAX_MS);
+}
+
+/* Reconnecting never blocks: a wl_display.sync after the globals, one
+ * more after the events their binding produced (seat, output), then the
+ * windows come back.  A compositor that does not answer holds only
+ * itself up. */
+static void sync_done(void *data, struct wl_callback *cb, uint32_t t);
+
+static const struct wl_callback_listener sync_listener = {
+	.done = sync_done,
+};
+
+static void sync_next(struct gp_display *dpy, int stage)
+{
+	dpy->sync_stage = stage;
+	dpy->sync_cb = wl_display_sync(dpy->display);
+	wl_callback_add_listener(dpy->sync_cb, &sync_listener, dpy);
+}
+
+static void sync_done(void *data, struct wl_callback *cb, uint32_t t)
+{
+	struct gp_display *dpy = data;
+
+	wl_callback_destroy(cb);
+	dpy->sync_cb = NULL;
+	if (dpy->sync_stage == 1) {
+		if (!globals_ok(dpy)) {
+			/* torn down after this dispatch (wl_source_dispatch) */
+			dpy->connect_failed = true;
+			return;
+		}
+		sync_next(dpy, 2);
+		return;
+	}
+	dpy->sync_stage = 0;
+	gp_cursor_load(dpy);
+	g_message("connected to the compositor again: showing the guests' "
+		  "windows");
+	dpy->lost = false;
+	for (guint i = 0; i < dpy->guests->len; i++)
+		gp_guest_display_restored(g_ptr_array_index(dpy->guests, i));
+}
+
+static gboolean reconnect_cb(gpointer data)
+{
+	struct gp_display *dpy = data;
+
+	dpy->reconnect_id = 0;
+	if (!display_open(dpy)) {
+		g_debug("compositor: cannot connect yet; trying again in %u "
+			"ms", dpy->backoff_ms);
+		schedule_reconnect(dpy);
+		return G_SOURCE_REMOVE;
+	}
+	attach_source(dpy);
+	sync_next(dpy, 1);
+	return G_SOURCE_REMOVE;
+}
+
+/* The compositor went away (it crashed or is restarting), or a new one
+ * broke off while we were connecting: the windows leave the screen but
+ * not the guests, whose connections stay; the compositor is tried again
+ * with backoff, and every window is made anew on the new connection. */
+static void display_lost(struct gp_display *dpy)
+{
+	bool was_up = !dpy->lost;
+
+	dpy->lost = true;
+	if (was_up) {
+		for (guint i = 0; i < dpy->guests->len; i++)
+			gp_guest_display_lost(g_ptr_array_index(dpy->guests,
+								i));
+		dpy->backoff_ms = GP_DISPLAY_BACKOFF_MIN_MS;
+	}
+	display_teardown(dpy);
+	schedule_reconnect(dpy);
+}
+
+bool gp_display_init(struct gp_display *dpy)
+{
+	const char *why = NULL;
+
+	/* Keymaps come complete from the compositor: no include paths or
+	 * environment defaults needed. */
+	dpy->xkb = xkb_context_new(XKB_CONTEXT_NO_DEFAULT_INCLUDES |
+				   XKB_CONTEXT_NO_ENVIRONMENT_NAMES);
+	if (!dpy->xkb)
+		g_warning("no xkbcommon context: Ctrl-Shift-C, Ctrl-Shift-V "
+			  "and Ctrl-Alt-Shift-F are off");
+	/* The first connection may wait for the compositor: nothing else
+	 * is served yet. */
+	if (!display_open(dpy))
+		why = "cannot connect to the Wayland compositor (is "
+		      "WAYLAND_DISPLAY set?)";
+	else if (wl_display_roundtrip(dpy->display) < 0 ||
+		 wl_display_roundtrip(dpy->display) < 0)
+		why = "the compositor hung up at once";
+	else if (!globals_ok(dpy))
+		why = MISSING_GLOBALS;
+	if (why) {
+		g_printerr("gui-proxy: %s\n", why);
+		display_teardown(dpy);
+		return false;
+	}
+	gp_cursor_load(dpy);
+	attach_source(dpy);
 	return true;
 }
 
 void gp_display_finish(struct gp_display *dpy)
 {
-	if (dpy->source) {
-		g_source_destroy(dpy->source);
-		g_source_unref(dpy->source);
-	}
-	if (dpy->cursor_surface)
-		wl_surface_destroy(dpy->cursor_surface);
-	if (dpy->cursor_theme)
-		wl_cursor_theme_destroy(dpy->cursor_theme);
-	if (dpy->keyboard)
-		wl_keyboard_release(dpy->keyboard);
-	if (dpy->pointer)
-		wl_pointer_release(dpy->pointer);
-	if (dpy->seat)
-		wl_seat_release(dpy->seat);
-	if (dpy->output)
-		wl_output_destroy(dpy->output);
-	if (dpy->wm_base)
-		xdg_wm_base_destroy(dpy->wm_base);
-	if (dpy->shm)
-		wl_shm_destroy(dpy->shm);
-	if (dpy->subcompositor)
-		wl_subcompositor_destroy(dpy->subcompositor);
-	if (dpy->compositor)
-		wl_compositor_destroy(dpy->compositor);
-	if (dpy->registry)
-		wl_registry_destroy(dpy->registry);
-	if (dpy->display) {
-		wl_display_flush(dpy->display);
-		wl_display_disconnect(dpy->display);
-	}
+	if (dpy->reconnect_id)
+		g_source_remove(dpy->reconnect_id);
+	dpy->reconnect_id = 0;
+	display_teardown(dpy);
 	g_free(dpy->keymap);
 	g_clear_pointer(&dpy->xkb_state, xkb_state_unref);
 	g_clear_pointer(&dpy->xkb_keymap, xkb_keymap_unref);

@@ -18,6 +18,7 @@ struct gp_decoder {
 	GHashTable *windows;            /* id -> struct gp_window_info */
 	uint64_t buffer_bytes;          /* live windows' w * h * 4 */
 	bool hello_seen;
+	uint32_t version;               /* spoken: the lower of both */
 	unsigned int clipboard_expected;
 	char *violation;
 
@@ -249,7 +250,8 @@ static enum gp_decode_status check_header(struct gp_decoder *d)
 		return violate(d, "bad magic 0x%08x", h->magic);
 	if (!type_name(h->type))
 		return violate(d, "message type %u is not one a guest sends "
-			       "in version %u", h->type, QM_GUI_VERSION_1);
+			       "in version %u", h->type,
+			       d->hello_seen ? d->version : QM_GUI_VERSION_1);
 	if (!d->hello_seen && h->type != QM_GUI_HELLO)
 		return violate(d, "the first message must be HELLO");
 	if (d->hello_seen && h->type == QM_GUI_HELLO)
@@ -363,9 +365,14 @@ static enum gp_decode_status decode_create(struct gp_decoder *d,
 	uint32_t untrusted_w = get_u32(p + 16), untrusted_h = get_u32(p + 20);
 	bool popup;
 
-	if (untrusted_flags & ~QM_GUI_CREATE_FLAGS_MASK)
-		return violate(d, "unknown flags 0x%x", untrusted_flags);
+	if (untrusted_flags & ~(d->version >= QM_GUI_VERSION_2 ?
+				QM_GUI_CREATE_FLAGS_MASK :
+				QM_GUI_CREATE_FLAGS_MASK_V1))
+		return violate(d, "unknown flags 0x%x in version %u",
+			       untrusted_flags, d->version);
 	popup = untrusted_flags & QM_GUI_CREATE_POPUP;
+	if ((untrusted_flags & QM_GUI_CREATE_GRAB) && !popup)
+		return violate(d, "a grab for a toplevel");
 	if (!size_ok(untrusted_w, untrusted_h))
 		return violate(d, "size %ux%u outside 1x1..%ux%u",
 			       untrusted_w, untrusted_h, QM_GUI_MAX_WIDTH,
@@ -405,6 +412,7 @@ static enum gp_decode_status decode_create(struct gp_decoder *d,
 	out->create.parent = w->parent;
 	out->create.popup = popup;
 	out->create.alpha = untrusted_flags & QM_GUI_CREATE_ALPHA;
+	out->create.grab = untrusted_flags & QM_GUI_CREATE_GRAB;
 	out->create.x = popup ? untrusted_x : 0;
 	out->create.y = popup ? untrusted_y : 0;
 	out->create.width = w->width;
@@ -431,7 +439,8 @@ static enum gp_decode_status decode_payload(struct gp_decoder *d,
 		if (untrusted_version < QM_GUI_VERSION_1)
 			return violate(d, "version %u", untrusted_version);
 		d->hello_seen = true;
-		out->hello.version = QM_GUI_VERSION_1;
+		d->version = MIN(untrusted_version, (uint32_t)QM_GUI_VERSION);
+		out->hello.version = d->version;
 		return GP_DECODE_MESSAGE;
 	}
 	case QM_GUI_CREATE:

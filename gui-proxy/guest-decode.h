@@ -45,11 +45,12 @@ struct gp_guest_msg {
 	uint32_t window;        /* 0 for HELLO and CLIPBOARD_DATA */
 	union {
 		struct {
-			uint32_t version;
+			uint32_t version;       /* spoken: 1..QM_GUI_VERSION */
 		} hello;
 		struct {
 			uint32_t parent;        /* live window, or 0 */
 			bool popup, alpha;
+			bool grab;              /* popups, version 2 */
 			int32_t x, y;           /* popups: within +-GP_MAX_POPUP_OFFSET */
 			uint32_t width, height; /* 1..QM_GUI_MAX_WIDTH/HEIGHT */
 		} create;

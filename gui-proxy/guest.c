@@ -68,6 +68,10 @@ static void close_channel(struct gp_guest *g)
 	g->fd = -1;
 	g_byte_array_set_size(g->out, 0);
 	close_windows(g);
+	/* the next session's windows are new */
+	g_clear_pointer(&g->cursor.pixels, g_free);
+	g->cursor.window = 0;
+	g->cursor.gen++;
 	g_clear_pointer(&g->decoder, gp_decoder_destroy);
 }
 
@@ -75,6 +79,8 @@ void gp_guest_destroy(struct gp_guest *g)
 {
 	if (!g)
 		return;
+	if (g->dpy->cursor_guest == g)
+		g->dpy->cursor_guest = NULL;
 	close_channel(g);
 	if (g->retry_id)
 		g_source_remove(g->retry_id);
@@ -113,6 +119,7 @@ void gp_guest_disconnect(struct gp_guest *g, bool violation, const char *why)
 			  "windows are closed and it is disconnected",
 			  g->cfg.name, why);
 		g->disabled = true;
+		gp_notify_guest_dropped(g->dpy->notify, g->cfg.name, why);
 	} else {
 		g_message("guest '%s': %s; reconnecting", g->cfg.name, why);
 	}
@@ -220,6 +227,8 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		gp_window_destroy_host(w);
 		g_hash_table_remove(g->windows, GUINT_TO_POINTER(m->window));
 		gp_window_destroy(w);
+		if (g->cursor.window == m->window)
+			g->cursor.window = 0;   /* the id may come again */
 		released = gp_decoder_window_release(g->decoder, m->window);
 		g_assert(released);
 		gp_guest_send(g, QM_GUI_DESTROYED, m->window, NULL, 0);
@@ -245,7 +254,19 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		gp_window_request_states(w, m->states.states);
 		break;
 	case QM_GUI_CURSOR:
-		/* Guest cursors are not shown yet: the host's stays. */
+		/* Checked by the decoder: 0x0, or 1..256 square with the
+		 * hotspot inside and w * h * 4 bytes of pixels. */
+		g_free(g->cursor.pixels);
+		g->cursor.pixels = g_memdup2(m->cursor.pixels,
+			(size_t)m->cursor.width * m->cursor.height * 4);
+		g->cursor.window = m->window;
+		g->cursor.width = m->cursor.width;
+		g->cursor.height = m->cursor.height;
+		g->cursor.hot_x = m->cursor.hot_x;
+		g->cursor.hot_y = m->cursor.hot_y;
+		g->cursor.gen++;
+		if (g->dpy->ptr_focus && g->dpy->ptr_focus->guest == g)
+			gp_display_update_cursor(g->dpy);
 		break;
 	case QM_GUI_CLIPBOARD_DATA:
 		/* Only ever in answer to the user's Ctrl-Shift-C. */
@@ -374,4 +395,84 @@ void gp_guest_set_color(struct gp_guest *g, uint32_t rgb)
 	g_hash_table_iter_init(&it, g->windows);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		gp_window_recolor(value);
+}
+
+void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (g->allow_fullscreen == allow)
+		return;
+	g->allow_fullscreen = allow;
+	g_message("guest '%s': fullscreen %s", g->cfg.name,
+		  allow ? "allowed" : "not allowed");
+	if (allow)
+		return;         /* later requests go through */
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *w = value;
+
+		if (w->fullscreen_set)
+			gp_window_apply_states(w);
+	}
+}
+
+void gp_guest_display_lost(struct gp_guest *g)
+{
+	struct gp_display *dpy = g->dpy;
+	/* popups to close: id, and whether a FRAME_DONE is owed */
+	g_autoptr(GArray) popups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GArray) owed = g_array_new(FALSE, FALSE, sizeof(gboolean));
+	GHashTableIter it;
+	gpointer value;
+
+	/* Input left with the compositor. */
+	if (dpy->kbd_focus && dpy->kbd_focus->guest == g) {
+		uint32_t id = dpy->kbd_focus->id;
+
+		dpy->kbd_focus = NULL;
+		gp_guest_send(g, QM_GUI_FOCUS_OUT, id, NULL, 0);
+	}
+	if (g->fd >= 0 && dpy->ptr_focus && dpy->ptr_focus->guest == g) {
+		uint32_t id = dpy->ptr_focus->id;
+
+		dpy->ptr_focus = NULL;
+		gp_guest_send(g, QM_GUI_POINTER_LEAVE, id, NULL, 0);
+	}
+	/* Off screen with the table intact (children before parents is
+	 * not needed: the compositor's objects are all dead). */
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *w = value;
+
+		if (w->popup && !w->off_screen) {
+			gboolean o = w->frame_done_owed || w->frame_done_next;
+
+			g_array_append_val(popups, w->id);
+			g_array_append_val(owed, o);
+		}
+		gp_window_host_lost(w);
+	}
+	/* The guest's apps close the popups the compositor took away, and
+	 * their last frame is answered (the guest may be dropped by a send:
+	 * then its windows are gone). */
+	for (guint i = 0; i < popups->len && g->fd >= 0; i++) {
+		uint32_t id = g_array_index(popups, uint32_t, i);
+
+		if (g_array_index(owed, gboolean, i))
+			gp_guest_send(g, QM_GUI_FRAME_DONE, id, NULL, 0);
+		if (g->fd >= 0)
+			gp_guest_send(g, QM_GUI_CLOSE, id, NULL, 0);
+	}
+}
+
+void gp_guest_display_restored(struct gp_guest *g)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, g->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		gp_window_host_restore(value);
 }

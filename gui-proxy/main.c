@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 		qubes = gp_qubes_create(&dpy, admin);
 
 	signal(SIGPIPE, SIG_IGN);
+	dpy.notify = gp_notify_create();
 	dpy.loop = g_main_loop_new(NULL, FALSE);
 	if (!gp_display_init(&dpy))
 		goto out;
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
 	if (admin)
 		gp_admin_start(admin);
 	g_main_loop_run(dpy.loop);
-	ret = dpy.lost ? 1 : 0;
+	ret = 0;
 out:
 	/* qmgrd first (its pending answers look at the qubes), then the
 	 * guests: their windows use the display's globals. */
@@ -119,6 +120,7 @@ out:
 	gp_qubes_destroy(qubes);
 	g_clear_pointer(&dpy.guests, g_ptr_array_unref);
 	gp_display_finish(&dpy);
+	g_clear_pointer(&dpy.notify, gp_notify_destroy);
 	g_clear_pointer(&dpy.loop, g_main_loop_unref);
 	return ret;
 }

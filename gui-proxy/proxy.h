@@ -14,6 +14,10 @@
 #include "guest-decode.h"
 #include "gui-proto.h"
 
+/* Retrying a compositor that went away: from this, doubling to that. */
+#define GP_DISPLAY_BACKOFF_MIN_MS 100u
+#define GP_DISPLAY_BACKOFF_MAX_MS 2000u
+
 /* Width of the border the proxy draws around every guest window, in
  * surface pixels. */
 #define GP_BORDER 4
@@ -24,9 +28,15 @@
 
 struct gp_guest;
 struct gp_window;
+struct gp_notify;
 struct xkb_context;
 struct xkb_keymap;
 struct xkb_state;
+
+/* After the host key took a window out of fullscreen, its fullscreen
+ * requests are maximized instead for this long (a guest cannot undo the
+ * key at once). */
+#define GP_FULLSCREEN_HOLD_S 10
 
 /* Keys below this can be the proxy's shortcuts (evdev codes). */
 #define GP_SHORTCUT_KEYS 1024
@@ -67,10 +77,25 @@ struct gp_display {
 	struct wl_output *output;
 	int32_t output_width, output_height;    /* current mode; 0: unknown */
 	GSource *source;
-	bool lost;                              /* the compositor went away */
+	bool lost;                              /* the compositor went away:
+						   no globals until it is back */
+	guint reconnect_id;                     /* retrying the compositor */
+	unsigned int backoff_ms;
+	struct wl_callback *sync_cb;            /* reconnecting: a sync */
+	int sync_stage;                         /* 1 globals, 2 their events */
+	bool connect_failed;                    /* torn down after dispatch */
 	struct wl_cursor_theme *cursor_theme;
 	struct wl_surface *cursor_surface;      /* the host's arrow */
 	int32_t cursor_hot_x, cursor_hot_y;
+	/* a guest's cursor image, copied: shown only where it lies wholly
+	 * inside that guest's content (docs/gui.md, "Cursors") */
+	struct wl_surface *guest_cursor_surface;
+	struct gp_buffer *guest_cursor_buf;
+	enum { GP_CURSOR_HOST, GP_CURSOR_GUEST, GP_CURSOR_HIDDEN } cursor_shown;
+	const struct gp_guest *cursor_guest;    /* whose image is shown */
+	uint32_t cursor_gen;                    /* and which of its images */
+	uint32_t ptr_serial;                    /* of the last enter */
+	wl_fixed_t ptr_x, ptr_y;                /* on ptr_focus's content */
 
 	/* where input goes: only ever a window of a connected guest */
 	struct gp_window *kbd_focus;
@@ -78,6 +103,7 @@ struct gp_display {
 	char *keymap;                           /* NUL-terminated xkb_v1 */
 	size_t keymap_size;                     /* with the NUL */
 	struct qm_gui_modifiers mods;
+	uint32_t input_serial;                  /* of the last press: grabs */
 	/* the keymap compiled, for the proxy's own shortcuts */
 	struct xkb_context *xkb;
 	struct xkb_keymap *xkb_keymap;
@@ -88,6 +114,7 @@ struct gp_display {
 
 	GPtrArray *guests;                      /* struct gp_guest */
 	struct gp_admin *admin;                 /* qmgrd, or NULL */
+	struct gp_notify *notify;               /* desktop notifications */
 	GMainLoop *loop;
 };
 
@@ -105,17 +132,28 @@ struct gp_guest {
 	guint in_watch, out_watch, retry_id;
 	unsigned int backoff_ms;
 	bool active;                            /* connect (and reconnect) */
+	bool allow_fullscreen;                  /* the qube's setting */
 	bool disabled;                          /* dropped for a violation */
 	struct gp_decoder *decoder;
 	GHashTable *windows;                    /* id -> struct gp_window */
 	GByteArray *out;                        /* queued towards the guest */
 	uint8_t *inbuf;
+	/* its last CURSOR (the agent sends it for the window under the
+	 * pointer): at most QM_GUI_MAX_CURSOR squared, one per guest */
+	struct {
+		uint32_t window;                /* 0: none */
+		uint32_t width, height;         /* 0 x 0: hidden */
+		int32_t hot_x, hot_y;
+		uint8_t *pixels;
+		uint32_t gen;                   /* +1 at each CURSOR */
+	} cursor;
 };
 
 struct gp_window {
 	struct gp_guest *guest;
 	uint32_t id;
 	bool popup, alpha;
+	bool grab;                              /* a grabbing popup (a menu) */
 	uint32_t parent_id;
 	int32_t popup_x, popup_y;
 
@@ -140,6 +178,10 @@ struct gp_window {
 	int32_t popup_width, popup_height;      /* popup's configure */
 	uint32_t host_states;
 	uint32_t configure_serial;              /* ours, towards the guest */
+	uint32_t requested_states;              /* the guest's last request */
+	bool fullscreen_set;                    /* we asked the compositor */
+	gint64 fullscreen_hold_until;           /* monotonic us: after the
+						   host key, no fullscreen */
 
 	bool committed_once;                    /* the guest committed */
 	bool mapped;                            /* a frame was presented */
@@ -161,6 +203,7 @@ struct gp_window *gp_display_window_from_surface(struct wl_surface *s);
 /* A window is going away: input no longer goes to it. */
 void gp_display_forget_window(struct gp_display *dpy, struct gp_window *w);
 
+
 /* guest.c */
 struct gp_guest *gp_guest_create(struct gp_display *dpy,
 				 const struct gp_guest_config *cfg);
@@ -171,8 +214,17 @@ void gp_guest_start(struct gp_guest *g, bool now);
 /* Disconnects and closes the windows until the next start; a guest
  * disabled for a violation may connect again after it. */
 void gp_guest_stop(struct gp_guest *g);
+/* The compositor went away: the guest's windows leave the screen (its
+ * popups for good: the guest is told they were dismissed); the guest
+ * stays connected, its frames wait. */
+void gp_guest_display_lost(struct gp_guest *g);
+/* A compositor is back: the guest's windows are made anew on it. */
+void gp_guest_display_restored(struct gp_guest *g);
 /* The label changed: the borders of its windows are redrawn. */
 void gp_guest_set_color(struct gp_guest *g, uint32_t rgb);
+/* The qube's gui_allow_fullscreen: revoking it takes its windows out of
+ * fullscreen at once; granting it lets later requests through. */
+void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow);
 /* Queues a message; window 0 for the channel itself. */
 void gp_guest_send(struct gp_guest *g, enum qm_gui_msg type, uint32_t window,
 		   const void *payload, size_t len);
@@ -190,14 +242,27 @@ void gp_window_destroy(struct gp_window *w);
 /* Takes the window off the screen for good (its parent went); the guest's
  * messages for it are still accepted and ignored. */
 void gp_window_destroy_host(struct gp_window *w);
+/* The compositor went away: the window's host objects are gone, as are
+ * the compositor's; a toplevel is made anew by gp_window_host_restore. */
+void gp_window_host_lost(struct gp_window *w);
+void gp_window_host_restore(struct gp_window *w);
 void gp_window_set_title(struct gp_window *w, const char *title);
 void gp_window_set_app_id(struct gp_window *w, const char *app_id);
 bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height);
 void gp_window_damage(struct gp_window *w, const struct gp_guest_msg *m);
 void gp_window_commit(struct gp_window *w);
 void gp_window_request_states(struct gp_window *w, uint32_t states);
+/* The content size on screen (popups are cut; see window.c). */
+void gp_window_visible_size(const struct gp_window *w, uint32_t *vw,
+			    uint32_t *vh);
 /* Redraws the border in the guest's (new) colour. */
 void gp_window_recolor(struct gp_window *w);
+/* The host key: the window leaves fullscreen and may not go fullscreen
+ * again for GP_FULLSCREEN_HOLD_S (its requests are maximized instead).
+ * True if it was fullscreen. */
+bool gp_window_leave_fullscreen(struct gp_window *w);
+/* The guest's fullscreen setting changed: applied to its windows. */
+void gp_window_apply_states(struct gp_window *w);
 
 /* admin.c: qmgrd's admin socket, asynchronously */
 struct gp_admin;
@@ -243,6 +308,33 @@ void gp_clipboard_paste(struct gp_display *dpy, struct gp_window *w);
 void gp_clipboard_received(struct gp_guest *g, const uint8_t *data,
 			   size_t len);
 void gp_clipboard_finish(struct gp_clipboard *clip);
+
+/* notify.c: desktop notifications, asynchronously, at most one per qube
+ * per GP_NOTICE_INTERVAL_S */
+#define GP_NOTICE_INTERVAL_S 30
+struct gp_notify *gp_notify_create(void);
+void gp_notify_destroy(struct gp_notify *n);
+/* The guest of `qube` was dropped for breaking the protocol (`reason`:
+ * the decoder's text).  n may be NULL. */
+void gp_notify_guest_dropped(struct gp_notify *n, const char *qube,
+			     const char *reason);
+/* For the unit tests: true (and `key` noted at now_us) unless `key` passed
+ * less than interval_us ago. */
+bool gp_notice_limit_pass(GHashTable *last, const char *key, gint64 now_us,
+			  gint64 interval_us);
+/* Text for a notification body: sanitized as a title
+ * (gp_sanitize_title), then &, <, >, ' and " escaped as markup. */
+char *gp_notice_text(const char *untrusted, size_t len);
+
+/* cursor.c: the pointer's image */
+/* The theme's arrow (none without a theme: then no guest cursors). */
+void gp_cursor_load(struct gp_display *dpy);
+void gp_cursor_finish(struct gp_display *dpy);
+/* The host's arrow, at the pointer's last enter. */
+void gp_cursor_show_host(struct gp_display *dpy);
+/* The pointer moved, or the guest under it changed its cursor: the
+ * guest's image where it fits in the content, else the host's arrow. */
+void gp_display_update_cursor(struct gp_display *dpy);
 
 /* shm.c */
 struct gp_buffer *gp_buffer_create(struct wl_shm *shm, uint32_t width,

@@ -21,6 +21,7 @@ struct qube {
 	char *state;            /* qmgrd's: Halted, Running, ... */
 	char *label;
 	char *gui_socket;       /* "" without a GUI channel */
+	bool allow_fullscreen;  /* gui_allow_fullscreen */
 	struct gp_guest *guest; /* in dpy->guests; NULL: none */
 	bool seen;              /* in the list being applied */
 };
@@ -84,6 +85,7 @@ static void qube_apply(struct gp_qubes *q, struct qube *v)
 		g_ptr_array_add(q->dpy->guests, v->guest);
 	}
 	gp_guest_set_color(v->guest, rgb);
+	gp_guest_set_allow_fullscreen(v->guest, v->allow_fullscreen);
 	if (!state_up(v->state)) {
 		gp_guest_stop(v->guest);
 		return;
@@ -147,17 +149,21 @@ static void on_list(GVariant *result, const GError *error, void *data)
 		g_autoptr(GVariant) d = g_variant_get_child_value(vms, i);
 		const char *name = NULL, *state = "Halted", *label = "red";
 		const char *gui = "";
+		gboolean fs = FALSE;
 
 		if (!g_variant_lookup(d, "name", "&s", &name))
 			continue;
 		g_variant_lookup(d, "state", "&s", &state);
 		g_variant_lookup(d, "label", "&s", &label);
 		g_variant_lookup(d, "gui_socket", "&s", &gui);
+		/* absent from an older qmgrd: not allowed */
+		g_variant_lookup(d, "gui_allow_fullscreen", "b", &fs);
 		struct qube *v = qube_get(q, name);
 		v->seen = true;
 		set_str(&v->state, state);
 		set_str(&v->label, label);
 		set_str(&v->gui_socket, gui);
+		v->allow_fullscreen = fs;
 		qube_apply(q, v);
 	}
 	/* Removed while we were away. */
@@ -229,6 +235,10 @@ static void on_event(const char *event, const char *vm, GVariant *props,
 			return;
 		if (strcmp(prop, "label") == 0) {
 			set_str(&v->label, s);
+			qube_apply(q, v);
+		} else if (strcmp(prop, "gui_allow_fullscreen") == 0) {
+			/* qmgrd normalises booleans to True / False */
+			v->allow_fullscreen = strcmp(s, "True") == 0;
 			qube_apply(q, v);
 		} else if (strcmp(prop, "gui") == 0) {
 			/* gui_socket follows it: ask qmgrd for the path */

@@ -34,8 +34,8 @@ static void dirty_all(struct gp_window *w)
 
 /* The content size shown on screen: the guest's buffer, for popups cut to
  * GP_POPUP_MAX_PERCENT of the output and to what the compositor gave. */
-static void visible_size(const struct gp_window *w, uint32_t *vw,
-			 uint32_t *vh)
+void gp_window_visible_size(const struct gp_window *w, uint32_t *vw,
+			    uint32_t *vh)
 {
 	int64_t cw = w->width, ch = w->height;
 
@@ -143,7 +143,7 @@ static void present(struct gp_window *w)
 
 	if (!w->frame || !w->configured || !w->committed_once || w->frame_cb)
 		return;         /* again from configure / frame_done */
-	visible_size(w, &vw, &vh);
+	gp_window_visible_size(w, &vw, &vh);
 	uint32_t fw = vw + 2 * GP_BORDER, fh = vh + 2 * GP_BORDER;
 	struct gp_buffer *nb = NULL;
 	if (!w->border || w->recolor || w->border->width != fw ||
@@ -313,8 +313,8 @@ static void popup_create(struct gp_window *w, struct gp_window *parent)
 	uint32_t vw, vh, pw, ph;
 	struct xdg_positioner *pos;
 
-	visible_size(w, &vw, &vh);
-	visible_size(parent, &pw, &ph);
+	gp_window_visible_size(w, &vw, &vh);
+	gp_window_visible_size(parent, &pw, &ph);
 	/* The popup's content at (x, y) of the parent's content: its frame
 	 * at (x, y) of the parent's frame.  The anchor point must lie in
 	 * the parent's geometry; the rest goes into the offset. */
@@ -342,6 +342,20 @@ static void popup_create(struct gp_window *w, struct gp_window *parent)
 					     parent->xdg_surface, pos);
 	xdg_positioner_destroy(pos);
 	xdg_popup_add_listener(w->xdg_popup, &popup_listener, w);
+	/* A menu: the keyboard goes to it and a click elsewhere dismisses
+	 * it (CLOSE).  xdg-shell allows a grab only on a toplevel or on a
+	 * grabbing popup; the serial is the user's last press, which is
+	 * what made the app open it (a stale one: the compositor
+	 * dismisses the popup at once).  Only while the user is at this
+	 * guest's windows (its keyboard focus, or the pointer over its
+	 * content): a qube cannot take the keys typed into another's. */
+	bool at_guest = (dpy->kbd_focus && dpy->kbd_focus->guest == w->guest) ||
+			(dpy->ptr_focus && dpy->ptr_focus->guest == w->guest);
+	if (w->grab && at_guest && (!parent->popup || parent->grab) &&
+	    dpy->seat)
+		xdg_popup_grab(w->xdg_popup, dpy->seat, dpy->input_serial);
+	else
+		w->grab = false;
 }
 
 /* The proxy's surfaces for the window: the frame with its role, and the
@@ -366,6 +380,9 @@ static void host_create(struct gp_window *w, struct gp_window *parent)
 		w->toplevel = xdg_surface_get_toplevel(w->xdg_surface);
 		xdg_toplevel_add_listener(w->toplevel, &toplevel_listener, w);
 		title_update(w);
+		/* made anew after a compositor restart: as it was asked */
+		if (w->requested_states)
+			gp_window_apply_states(w);
 	}
 	wl_surface_commit(w->frame);
 }
@@ -379,6 +396,7 @@ struct gp_window *gp_window_create(struct gp_guest *g, uint32_t id,
 	w->id = id;
 	w->popup = m->create.popup;
 	w->alpha = m->create.alpha;
+	w->grab = m->create.grab;
 	w->parent_id = m->create.parent;
 	w->popup_x = m->create.x;
 	w->popup_y = m->create.y;
@@ -390,29 +408,16 @@ struct gp_window *gp_window_create(struct gp_guest *g, uint32_t id,
 		return NULL;
 	}
 
-	/* A popup goes on screen at its first commit, once its parent is. */
-	if (!w->popup)
+	/* A popup goes on screen at its first commit, once its parent is;
+	 * without a compositor a toplevel goes when it is back. */
+	if (!w->popup && !g->dpy->lost)
 		host_create(w, NULL);
 	return w;
 }
 
-void gp_window_destroy_host(struct gp_window *w)
+/* The window's objects on the compositor, gone (the window stays). */
+static void host_destroy(struct gp_window *w)
 {
-	GHashTableIter it;
-	gpointer value;
-
-	w->off_screen = true;
-	if (!w->frame)
-		return;
-	/* Popups on top of this one go first (xdg-shell wants the topmost
-	 * popup destroyed first). */
-	g_hash_table_iter_init(&it, w->guest->windows);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		struct gp_window *c = value;
-
-		if (c->popup && c->parent_id == w->id && c != w)
-			gp_window_destroy_host(c);
-	}
 	gp_display_forget_window(w->guest->dpy, w);
 	if (w->frame_cb)
 		wl_callback_destroy(w->frame_cb);
@@ -435,6 +440,56 @@ void gp_window_destroy_host(struct gp_window *w)
 	for (int i = 0; i < 2; i++)
 		g_clear_pointer(&w->bufs[i], gp_buffer_destroy);
 	g_clear_pointer(&w->border, gp_buffer_destroy);
+}
+
+void gp_window_destroy_host(struct gp_window *w)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	w->off_screen = true;
+	if (!w->frame)
+		return;
+	/* Popups on top of this one go first (xdg-shell wants the topmost
+	 * popup destroyed first). */
+	g_hash_table_iter_init(&it, w->guest->windows);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct gp_window *c = value;
+
+		if (c->popup && c->parent_id == w->id && c != w)
+			gp_window_destroy_host(c);
+	}
+	host_destroy(w);
+}
+
+void gp_window_host_lost(struct gp_window *w)
+{
+	/* A popup does not outlive its compositor (it was placed, and
+	 * grabbed, there): it is off screen for good, as when dismissed. */
+	if (w->popup) {
+		w->off_screen = true;
+		w->frame_done_owed = w->frame_done_next = false;
+	}
+	if (w->frame)
+		host_destroy(w);
+	/* A frame on screen now will not be answered by that compositor:
+	 * FRAME_DONE after the first frame on the next one, so that the
+	 * guest's apps wait meanwhile. */
+	if (w->frame_done_owed)
+		w->frame_done_next = true;
+	w->frame_done_owed = false;
+	w->configured = false;
+	w->fullscreen_set = false;
+	w->host_width = w->host_height = 0;
+	w->host_states = 0;
+}
+
+void gp_window_host_restore(struct gp_window *w)
+{
+	if (w->popup || w->off_screen || w->frame)
+		return;
+	w->recolor = false;
+	host_create(w, NULL);
 }
 
 void gp_window_destroy(struct gp_window *w)
@@ -517,6 +572,14 @@ void gp_window_commit(struct gp_window *w)
 		else if (!parent || parent->off_screen)
 			w->off_screen = true;
 	}
+	if (!w->frame && !w->popup && !w->off_screen &&
+	    w->guest->dpy->lost) {
+		/* Shown when the compositor is back; its app waits. */
+		w->committed_once = true;
+		w->dirty = true;
+		w->frame_done_next = true;
+		return;
+	}
 	if (!w->frame) {
 		/* Not on screen for good: do not hold the guest's app. */
 		gp_guest_send(w->guest, QM_GUI_FRAME_DONE, w->id, NULL, 0);
@@ -538,16 +601,55 @@ void gp_window_recolor(struct gp_window *w)
 	present(w);
 }
 
-void gp_window_request_states(struct gp_window *w, uint32_t states)
+/* Fullscreen only where the qube's setting allows it and the host key
+ * did not just leave it; otherwise a fullscreen request is a maximize
+ * (Qubes' gui-allow-fullscreen).  The border stays in fullscreen. */
+void gp_window_apply_states(struct gp_window *w)
 {
+	uint32_t req = w->requested_states;
+	bool fs = (req & QM_GUI_STATE_FULLSCREEN) &&
+		  w->guest->allow_fullscreen &&
+		  g_get_monotonic_time() >= w->fullscreen_hold_until;
+	bool max = (req & QM_GUI_STATE_MAXIMIZED) ||
+		   ((req & QM_GUI_STATE_FULLSCREEN) && !fs);
+
 	if (!w->toplevel)
 		return;
-	/* Fullscreen needs a per-qube setting and a host key to leave it:
-	 * not granted yet. */
-	if (states & QM_GUI_STATE_MAXIMIZED)
+	if (fs && !w->fullscreen_set)
+		xdg_toplevel_set_fullscreen(w->toplevel, NULL);
+	else if (!fs && w->fullscreen_set)
+		xdg_toplevel_unset_fullscreen(w->toplevel);
+	w->fullscreen_set = fs;
+	if (max)
 		xdg_toplevel_set_maximized(w->toplevel);
 	else
 		xdg_toplevel_unset_maximized(w->toplevel);
-	if (states & QM_GUI_STATE_MINIMIZED)
+}
+
+void gp_window_request_states(struct gp_window *w, uint32_t states)
+{
+	w->requested_states = states & (QM_GUI_STATE_MAXIMIZED |
+					QM_GUI_STATE_FULLSCREEN);
+	gp_window_apply_states(w);
+	/* a one-shot request, not a lasting state */
+	if (w->toplevel && (states & QM_GUI_STATE_MINIMIZED))
 		xdg_toplevel_set_minimized(w->toplevel);
+}
+
+bool gp_window_leave_fullscreen(struct gp_window *w)
+{
+	bool was = w->fullscreen_set ||
+		   (w->host_states & QM_GUI_STATE_FULLSCREEN);
+
+	if (!w->toplevel || !was)
+		return false;
+	/* The request is spent: the guest asks again to go back (and is
+	 * maximized instead until the hold is over). */
+	w->requested_states &= ~QM_GUI_STATE_FULLSCREEN;
+	w->fullscreen_hold_until = g_get_monotonic_time() +
+		(gint64)GP_FULLSCREEN_HOLD_S * G_USEC_PER_SEC;
+	/* Also when the compositor made it fullscreen on its own. */
+	w->fullscreen_set = true;
+	gp_window_apply_states(w);
+	return true;
 }

@@ -80,6 +80,8 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 						 "template_for_dispvms");
 	g_autofree char *netvm = qm_inventory_prop(d->inv, vm, "netvm");
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
+	g_autofree char *gui_fs = qm_inventory_prop(d->inv, vm,
+						    "gui_allow_fullscreen");
 	g_variant_dict_insert(&dict, "name", "s", vm->name);
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
@@ -95,6 +97,9 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_variant_dict_insert(&dict, "netvm", "s", netvm);
 	/* for gui-proxy, which shows the qubes' windows */
 	g_variant_dict_insert(&dict, "gui_socket", "s", gui);
+	/* unset reads False, as Qubes' gui-allow-fullscreen feature */
+	g_variant_dict_insert(&dict, "gui_allow_fullscreen", "b",
+			      strcmp(gui_fs, "True") == 0);
 	g_variant_dict_insert(&dict, "memory", "u",
 			      (guint32)g_ascii_strtoull(mem, NULL, 10));
 	g_variant_dict_insert(&dict, "vcpus", "u",
@@ -106,6 +111,20 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 		g_variant_new_strv((const char *const *)vm->tags->pdata,
 				   vm->tags->len));
 	return g_variant_dict_end(&dict);
+}
+
+/* A property's value as users see it: a boolean without a default in
+ * qm_inventory_prop (gui_allow_fullscreen) reads False. */
+static char *prop_value(struct qmgrd *d, struct qm_vm *vm,
+			const struct qm_prop_def *def)
+{
+	char *v = qm_inventory_prop(d->inv, vm, def->name);
+
+	if (def->type == QM_PROP_BOOL && *v == '\0') {
+		g_free(v);
+		return g_strdup("False");
+	}
+	return v;
 }
 
 static void emit_property(struct qmgrd *d, const char *vm, const char *prop,
@@ -225,7 +244,7 @@ static void m_prefs_list(struct qmgrd *d, struct qm_call *c,
 	GVariantBuilder b;
 	g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
 	for (const struct qm_prop_def *p = qm_prop_defs(); p->name; p++) {
-		g_autofree char *v = qm_inventory_prop(d->inv, vm, p->name);
+		g_autofree char *v = prop_value(d, vm, p);
 		GVariantDict e;
 		g_variant_dict_init(&e, NULL);
 		g_variant_dict_insert(&e, "name", "s", p->name);
@@ -262,7 +281,7 @@ static void m_prefs_get(struct qmgrd *d, struct qm_call *c, struct qm_vm *vm)
 	const struct qm_prop_def *def = prop_or_fail(c, vm->name);
 	if (def == NULL)
 		return;
-	g_autofree char *v = qm_inventory_prop(d->inv, vm, def->name);
+	g_autofree char *v = prop_value(d, vm, def);
 	GVariantDict dict;
 	g_variant_dict_init(&dict, NULL);
 	g_variant_dict_insert(&dict, "value", "s", v);
@@ -413,7 +432,7 @@ static void m_prefs_reset(struct qmgrd *d, struct qm_call *c,
 		return;
 	g_autofree char *old = g_strdup(qm_vm_prop_get_set(vm, def->name));
 	qm_vm_prop_reset(vm, def->name);
-	g_autofree char *now = qm_inventory_prop(d->inv, vm, def->name);
+	g_autofree char *now = prop_value(d, vm, def);
 	g_autofree char *why = NULL;
 	if (def->type == QM_PROP_VMREF &&
 	    !check_reference(d, vm, def->name, now, &why)) {

@@ -169,6 +169,9 @@ static const struct qm_prop_def prop_defs[] = {
 	{ "gui", QM_PROP_BOOL, false,
 	  "has a GUI channel: gui-proxy shows its windows (docs/gui.md); "
 	  "from its next start" },
+	{ "gui_allow_fullscreen", QM_PROP_BOOL, false,
+	  "its windows may go fullscreen when they ask (else they are "
+	  "maximized, bordered); takes effect at once (docs/gui.md)" },
 	{ "gui_socket", QM_PROP_STRING, true,
 	  "the unix socket of its GUI channel (group qmgr; empty: no GUI)" },
 	{ NULL },

@@ -28,8 +28,9 @@ QMGR_TEST_PACKAGES=(
 	iperf3
 	# the GUI tests: a headless compositor, screenshots, typed keys, real apps
 	sway grim wtype foot weston
-	# the tray test: a session bus, a panel with a tray, a notification
-	# server, and D-Bus calls from the shell (gdbus; busctl is systemd's)
+	# the tray test and the notices of dropped guests: a session bus, a
+	# panel with a tray, a notification server, and D-Bus calls from the
+	# shell (gdbus; busctl, which makoctl runs, is systemd's)
 	dbus-daemon waybar mako-notifier libglib2.0-bin systemd
 	clang-14 libclang-rt-14-dev libfuzzer-14-dev
 	nix-bin # tests/nix: nix-instantiate parses and evaluates the Nix files

@@ -21,6 +21,8 @@ struct ga_link {
 	GByteArray *out;
 	size_t out_off;         /* bytes of `out` already written */
 	bool hello_seen;
+	uint32_t version;       /* spoken: the lower of both; 1 before the
+				   host's HELLO */
 	bool dead;              /* no fd, or it failed: nothing is sent */
 	bool was_full;
 	/* the owner hears of a failure from an idle callback, never inside
@@ -45,6 +47,7 @@ static void detach(struct ga_link *link)
 	link->fd = -1;
 	link->dead = true;
 	link->hello_seen = false;
+	link->version = QM_GUI_VERSION_1;
 	link->was_full = false;
 	g_byte_array_set_size(link->in, 0);
 	g_byte_array_set_size(link->out, 0);
@@ -86,6 +89,11 @@ size_t ga_link_queued(const struct ga_link *link)
 bool ga_link_ready(const struct ga_link *link)
 {
 	return link->hello_seen;
+}
+
+uint32_t ga_link_version(const struct ga_link *link)
+{
+	return link->version;
 }
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data);
@@ -206,6 +214,8 @@ static void handle_input(struct ga_link *link)
 		off += used;
 		if (msg.type == QM_GUI_HELLO) {
 			link->hello_seen = true;
+			link->version = MIN(msg.u.hello.version,
+					    (uint32_t)QM_GUI_VERSION);
 			g_debug("host speaks version %u", msg.u.hello.version);
 			continue;
 		}

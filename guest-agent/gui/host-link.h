@@ -34,6 +34,9 @@ void ga_link_destroy(struct ga_link *link);
 void ga_link_attach(struct ga_link *link, int fd);
 /* A host is attached (its HELLO may still be on the way). */
 bool ga_link_connected(const struct ga_link *link);
+/* The protocol version spoken: the lower of both HELLOs, 1 until the
+ * host's has come (what version 2 adds waits for it). */
+uint32_t ga_link_version(const struct ga_link *link);
 
 /* Queues a message whose payload is a + b (either may be empty). */
 void ga_link_send(struct ga_link *link, uint32_t type, uint32_t window,

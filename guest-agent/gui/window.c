@@ -68,9 +68,14 @@ void ga_window_set_geometry(struct ga_window *w, const struct ga_rect *g)
 static void announce(struct ga_window *w)
 {
 	uint8_t c[24];
+	uint32_t flags = w->flags;
 
+	/* a grab is version 2's; a host of 1 (or not yet known) shows the
+	 * popup without one */
+	if (ga_link_version(w->server->link) < QM_GUI_VERSION_2)
+		flags &= ~(uint32_t)QM_GUI_CREATE_GRAB;
 	ga_put32(c, w->parent);
-	ga_put32(c + 4, w->flags);
+	ga_put32(c + 4, flags);
 	ga_put32(c + 8, (uint32_t)w->x);
 	ga_put32(c + 12, (uint32_t)w->y);
 	ga_put32(c + 16, w->width);

@@ -181,6 +181,13 @@ static void window_configure(void *owner, const struct qm_gui_configure *c)
 	xs->conf_width = c->width;
 	xs->conf_height = c->height;
 	xs->conf_states = c->states;
+	/* The host decided which of the app's wishes stand: an app asking
+	 * again for what it was refused or had taken away (fullscreen left
+	 * with the host's key) is a new request, not a repeat. */
+	const uint32_t lasting = QM_GUI_STATE_MAXIMIZED |
+				 QM_GUI_STATE_FULLSCREEN;
+	xs->requested_states = (xs->requested_states & ~lasting) |
+			       (c->states & lasting);
 	ga_output_fit(xs->server->output, c->width, c->height);
 	toplevel_send_configure(xs);
 }
@@ -248,8 +255,9 @@ static void map_popup(struct ga_xdg_surface *xs)
 	xs->window = ga_window_create(xs->server, xs->surface,
 				      xs->has_geometry ? &xs->geometry : NULL,
 				      &window_impl, xs, parent->window->id,
-				      QM_GUI_CREATE_POPUP, xs->popup_x,
-				      xs->popup_y);
+				      QM_GUI_CREATE_POPUP |
+				      (xs->grabbed ? QM_GUI_CREATE_GRAB : 0),
+				      xs->popup_x, xs->popup_y);
 	if (xs->window != NULL)
 		ga_output_enter(xs->server->output, xs->surface);
 }

@@ -66,6 +66,9 @@ static void check_app_id(const char *s)
 		      s[i] == '-');
 }
 
+/* The version the decoder said is spoken (its HELLO), this input. */
+static uint32_t spoken;
+
 static void check_message(struct gp_decoder *d, const struct gp_guest_msg *m)
 {
 	const struct gp_window_info *w = gp_decoder_window(d, m->window);
@@ -76,6 +79,11 @@ static void check_message(struct gp_decoder *d, const struct gp_guest_msg *m)
 	case QM_GUI_HELLO:
 	case QM_GUI_CLIPBOARD_DATA:
 		CHECK(m->window == 0);
+		if (m->type == QM_GUI_HELLO) {
+			CHECK(m->hello.version >= QM_GUI_VERSION_1 &&
+			      m->hello.version <= QM_GUI_VERSION);
+			spoken = m->hello.version;
+		}
 		if (m->type == QM_GUI_CLIPBOARD_DATA) {
 			CHECK(m->clipboard.len <= QM_GUI_MAX_CLIPBOARD);
 			touch(m->clipboard.data, m->clipboard.len);
@@ -94,6 +102,8 @@ static void check_message(struct gp_decoder *d, const struct gp_guest_msg *m)
 	switch (m->type) {
 	case QM_GUI_CREATE:
 		CHECK(m->create.popup == (m->create.parent != 0));
+		/* a grab only for popups, only in version 2 */
+		CHECK(!m->create.grab || (m->create.popup && spoken >= 2));
 		if (m->create.popup) {
 			const struct gp_window_info *p =
 				gp_decoder_window(d, m->create.parent);
@@ -148,6 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gp_decoder *d = gp_decoder_create();
 	size_t off = 0;
 	unsigned int n = 0;
+
+	spoken = 0;
 	/* The first byte picks the piece size (0: all at once). */
 	size_t piece = 0;
 

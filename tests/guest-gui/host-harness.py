@@ -29,8 +29,9 @@ CONFIGURE, CLOSE, DESTROYED, FRAME_DONE, KEYMAP = 200, 201, 202, 203, 204
 FOCUS_IN, FOCUS_OUT, KEY, MODIFIERS = 205, 206, 207, 208
 POINTER_MOTION, POINTER_LEAVE, BUTTON, AXIS = 209, 210, 211, 212
 CLIPBOARD_REQUEST, CLIPBOARD_SET = 213, 214
-STATE_ACTIVATED = 4
-CREATE_POPUP = 1
+STATE_FULLSCREEN, STATE_ACTIVATED = 2, 4
+CREATE_POPUP, CREATE_GRAB = 1, 4
+VERSION = 2
 
 NAMES = {v: k for k, v in dict(globals()).items()
          if isinstance(v, int) and k.isupper() and 1 <= v <= 214
@@ -235,9 +236,9 @@ def test_handshake(t, a):
     h = a.host
     m = h.wait(lambda m: True, 10)
     t.ok(m is not None and m.type == HELLO and
-         struct.unpack('<II', m.payload) == (1, 0),
-         'agent sends HELLO version 1 first', m)
-    h.send(HELLO, 0, struct.pack('<II', 1, 0))
+         struct.unpack('<II', m.payload) == (VERSION, 0),
+         'agent sends HELLO version %d first' % VERSION, m)
+    h.send(HELLO, 0, struct.pack('<II', VERSION, 0))
 
 
 def test_simple_shm(t, a):
@@ -441,6 +442,9 @@ def test_popup(t, a):
         ok = parent == wid and 0 <= x < 400 and 0 <= y < 400 and w > 0
     t.ok(ok, 'right click: a popup CREATE with its parent and position',
          p and struct.unpack('<IIiiII', p.payload))
+    t.ok(ok and flags & CREATE_GRAB,
+         'version 2: the menu (xdg_popup.grab) is CREATEd with GRAB',
+         p and struct.unpack('<IIiiII', p.payload))
     t.ok(h.wait(is_(CURSOR, wid), 5, mark) is not None,
          'pointer enter: the app\'s CURSOR is forwarded')
     if p is not None:
@@ -454,6 +458,39 @@ def test_popup(t, a):
     app.wait()
     t.ok(h.wait(is_(DESTROY, wid), 10, start) is not None,
          'DESTROY when the app is killed')
+
+
+def test_popup_v1(t, agent_path, tmp):
+    """A host of version 1 gets the same menu without GRAB (version 2)."""
+    if shutil.which('weston-terminal') is None:
+        t.skip('version 1: no GRAB', 'weston-terminal not installed')
+        return
+    a = Agent(agent_path, tmp, 'v1')
+    h = a.host
+    h.wait(lambda m: True, 10)
+    h.send(HELLO, 0, struct.pack('<II', 1, 0))
+    h.auto_frame = True
+    app = subprocess.Popen(['weston-terminal'], env=a.env,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    c = h.wait(is_(CREATE), 15)
+    p = None
+    if c is not None:
+        time.sleep(1.0)
+        mark = h.mark()
+        h.send(POINTER_MOTION, c.window,
+               struct.pack('<Iii', 10, 100 * 256, 100 * 256))
+        h.send(BUTTON, c.window, struct.pack('<III', 11, 0x111, 1))
+        h.send(BUTTON, c.window, struct.pack('<III', 12, 0x111, 0))
+        p = h.wait(lambda m: m.type == CREATE and
+                   struct.unpack('<IIiiII', m.payload)[1] & CREATE_POPUP,
+                   10, mark)
+    flags = p and struct.unpack('<IIiiII', p.payload)[1]
+    t.ok(p is not None and not flags & CREATE_GRAB,
+         'version 1 host: the menu is CREATEd without GRAB', (c, flags))
+    app.kill()
+    app.wait()
+    a.stop()
 
 
 def test_composite(t, a, misbehave):
@@ -482,6 +519,43 @@ def test_composite(t, a, misbehave):
     t.ok(ready == b'ready\n' and ok and size == (30, 30),
          'a subsurface is composited, the window cut to its geometry',
          (ready, d, size))
+    app.kill()
+    app.wait()
+
+
+def test_fullscreen(t, a, misbehave):
+    """The app's set_fullscreen reaches the host as REQUEST_STATES; the
+    host's configure decides; after the host took fullscreen away (its
+    key), the app's next set_fullscreen reaches the host again."""
+    h = a.host
+    start = h.mark()
+    h.auto_frame = True
+    app = subprocess.Popen([misbehave, 'fullscreen'], env=a.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fs_req = lambda m: (m.type == REQUEST_STATES and
+                        struct.unpack('<I', m.payload)[0] & STATE_FULLSCREEN)
+    c = h.wait(is_(CREATE), 10, start)
+    r = c and h.wait(lambda m: m.window == c.window and fs_req(m), 10, start)
+    t.ok(r is not None, 'set_fullscreen becomes REQUEST_STATES FULLSCREEN',
+         (c, r))
+    if r is None:
+        app.kill()
+        app.wait()
+        return
+    w = c.window
+    h.send(CONFIGURE, w, struct.pack('<IIII', 1272, 712,
+                                     STATE_FULLSCREEN | STATE_ACTIVATED, 1))
+    line = app.stdout.readline()
+    while line and line != b'configure fullscreen=1\n':
+        line = app.stdout.readline()
+    t.ok(line == b'configure fullscreen=1\n',
+         'a CONFIGURE with FULLSCREEN reaches the app as fullscreen')
+    again = h.mark()
+    h.send(CONFIGURE, w, struct.pack('<IIII', 600, 400, STATE_ACTIVATED, 2))
+    r2 = h.wait(lambda m: m.window == w and fs_req(m), 10, again)
+    t.ok(r2 is not None,
+         'after the host took fullscreen away, the app asking again '
+         'reaches the host (not taken for a repeat)', a.log_text())
     app.kill()
     app.wait()
 
@@ -605,6 +679,7 @@ def main():
         test_clipboard(t, a, wl_clip)
         test_popup(t, a)
         test_composite(t, a, misbehave)
+        test_fullscreen(t, a, misbehave)
         test_misbehaving_clients(t, a, misbehave)
         t.ok(a.proc.poll() is None, 'the agent survived all of it',
              a.log_text())
@@ -612,6 +687,7 @@ def main():
         t.ok(rc == 0, 'SIGTERM: clean exit, no sanitizer report',
              (rc, a.log_text()))
         test_host_violation(t, agent_path, tmp)
+        test_popup_v1(t, agent_path, tmp)
         test_reconnect(t, agent_path, tmp, misbehave)
     finally:
         if a.proc.poll() is None:

@@ -338,6 +338,74 @@ static int mode_animate(struct wl_display *d)
 	return 0;
 }
 
+/* well-behaved: a 40x40 toplevel that asks for fullscreen at once and
+ * prints "configure fullscreen=0|1" for each configure; when one takes
+ * fullscreen away (the host's key), it asks once more, as a user
+ * pressing F11 again would, and prints "asked again" */
+static int fs_now, fs_seen, fs_asked_again;
+static struct xdg_toplevel *fs_top;
+static struct wl_surface *fs_surface;
+
+static void fs_toplevel_configure(void *data, struct xdg_toplevel *t,
+				  int32_t w, int32_t h,
+				  struct wl_array *states)
+{
+	uint32_t *st;
+
+	fs_now = 0;
+	wl_array_for_each(st, states)
+		if (*st == XDG_TOPLEVEL_STATE_FULLSCREEN)
+			fs_now = 1;
+}
+
+static const struct xdg_toplevel_listener fs_toplevel_listener = {
+	.configure = fs_toplevel_configure,
+	.close = toplevel_close,
+};
+
+static void fs_surface_configure(void *data, struct xdg_surface *xs,
+				 uint32_t serial)
+{
+	xdg_surface_ack_configure(xs, serial);
+	printf("configure fullscreen=%d\n", fs_now);
+	if (fs_now) {
+		fs_seen = 1;
+	} else if (fs_seen && !fs_asked_again) {
+		fs_asked_again = 1;
+		xdg_toplevel_set_fullscreen(fs_top, NULL);
+		printf("asked again\n");
+	}
+	fflush(stdout);
+	wl_surface_commit(fs_surface);
+}
+
+static const struct xdg_surface_listener fs_surface_listener = {
+	.configure = fs_surface_configure,
+};
+
+static int mode_fullscreen(struct wl_display *d)
+{
+	struct xdg_surface *xs;
+	struct wl_buffer *b;
+
+	fs_surface = wl_compositor_create_surface(compositor);
+	xs = xdg_wm_base_get_xdg_surface(wm_base, fs_surface);
+	xdg_surface_add_listener(xs, &fs_surface_listener, NULL);
+	fs_top = xdg_surface_get_toplevel(xs);
+	xdg_toplevel_add_listener(fs_top, &fs_toplevel_listener, NULL);
+	xdg_toplevel_set_fullscreen(fs_top, NULL);
+	wl_surface_commit(fs_surface);
+	wl_display_roundtrip(d);
+	b = make_buffer(40, 40);
+	fill(b, 40, 40, 0xff00ff00);
+	wl_surface_attach(fs_surface, b, 0, 0);
+	wl_surface_damage_buffer(fs_surface, 0, 0, 40, 40);
+	wl_surface_commit(fs_surface);
+	while (wl_display_dispatch(d) >= 0)
+		;
+	return 0;
+}
+
 struct mode {
 	const char *name;
 	void (*bad)(struct wl_display *d);
@@ -357,6 +425,7 @@ static const struct mode modes[] = {
 	{ "teardown", NULL, mode_teardown },
 	{ "composite", NULL, mode_composite },
 	{ "animate", NULL, mode_animate },
+	{ "fullscreen", NULL, mode_fullscreen },
 };
 
 int main(int argc, char **argv)

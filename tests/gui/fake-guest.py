@@ -17,11 +17,18 @@ Scenarios:
   unknown-window  a TITLE for a window never created
   popups          a 60x40 popup (red) at 20,30 of the window; once FILE.2
                   exists, instead a 3000x2000 one (blue) at 0,0, gone
-                  once FILE.3 exists
+                  once FILE.3 exists; once FILE.4 exists, a 20x20
+                  popup (window 4, red) at 5,5 that stays
+  menus           a grabbing (GRAB, version 2) 30x20 popup (window 2,
+                  green) at 10,10; once FILE.2 exists, instead another
+                  one (window 3)
   bench           full-window frames, each after the last FRAME_DONE,
                   for 10 s; logs "BENCH frames seconds width height"
   flood           full-window frames as fast as the socket takes them for
                   3 s, without waiting for FRAME_DONE, then 300 windows
+  fullscreen      REQUEST_STATES FULLSCREEN for the window, then again
+                  each time FILE.2, FILE.3, ... appears (on every
+                  connection: files that exist already count at once)
 """
 import argparse
 import os
@@ -35,6 +42,7 @@ import time
 MAGIC = 0x31554751
 HELLO, CREATE, DESTROY, TITLE, APP_ID, BUFFER_SIZE, DAMAGE, COMMIT = \
     1, 100, 101, 102, 103, 104, 105, 106
+REQUEST_STATES, STATE_FULLSCREEN, CURSOR = 107, 2, 108
 NAMES = {1: 'HELLO', 200: 'CONFIGURE', 201: 'CLOSE', 202: 'DESTROYED',
          203: 'FRAME_DONE', 204: 'KEYMAP', 205: 'FOCUS_IN', 206: 'FOCUS_OUT',
          207: 'KEY', 208: 'MODIFIERS', 209: 'POINTER_MOTION',
@@ -65,6 +73,7 @@ class Guest:
         self.log = open(args.log, 'a', buffering=1)
         self.keysyms = {}
         self.frame_done = threading.Event()
+        self.closed = False
 
     def send(self, type_, window, payload=b''):
         with self.lock:
@@ -77,8 +86,8 @@ class Guest:
                   struct.pack('<IIII', 0, 0, self.w, self.h) + px)
         self.send(COMMIT, window)
 
-    def popup(self, id_, x, y, w, h, rgb):
-        self.send(CREATE, id_, struct.pack('<IIiiII', 1, 1, x, y, w, h))
+    def popup(self, id_, x, y, w, h, rgb, flags=1):
+        self.send(CREATE, id_, struct.pack('<IIiiII', 1, flags, x, y, w, h))
         px = struct.pack('<I', 0xff000000 | rgb) * (w * h)
         self.send(DAMAGE, id_, struct.pack('<IIII', 0, 0, w, h) + px)
         self.send(COMMIT, id_)
@@ -92,6 +101,7 @@ class Guest:
                 data = b''
             if not data:
                 self.log.write('EOF\n')
+                self.closed = True
                 return
             buf += data
             while len(buf) >= 16:
@@ -139,12 +149,16 @@ class Guest:
 
     def play(self):
         a = self.args
-        self.send(HELLO, 0, struct.pack('<II', 1, 0))
+        self.send(HELLO, 0, struct.pack('<II', 2, 0))
         self.send(CREATE, 1, struct.pack('<IIiiII', 0, 0, 0, 0,
                                          self.w, self.h))
         self.send(TITLE, 1, a.title.encode())
         self.send(APP_ID, 1, a.app_id.encode())
         self.frame()
+        if a.cursor:
+            # a 16x16 cursor in one colour, its hotspot at its top left
+            self.send(CURSOR, 1, struct.pack('<iiII', 0, 0, 16, 16) +
+                      struct.pack('<I', 0xff000000 | int(a.cursor, 16)) * 256)
         if a.scenario == 'none':
             return
         while not os.path.exists(a.wait_for):
@@ -158,8 +172,10 @@ class Guest:
             self.send(CREATE, 2, struct.pack('<IIiiII', 0, 0, 0, 0,
                                              7681, 100))
         elif a.scenario == 'bad-damage':
-            self.send(DAMAGE, 1, struct.pack('<IIII', self.w - 1, 0, 2, 1)
-                      + self.pixel * 2)
+            # right of any buffer this guest has (at most 2000 wide;
+            # self.w may change under a CONFIGURE meanwhile)
+            self.send(DAMAGE, 1, struct.pack('<IIII', 7680, 0, 1, 1)
+                      + self.pixel)
         elif a.scenario == 'id-reuse':
             self.send(CREATE, 1, struct.pack('<IIiiII', 0, 0, 0, 0, 10, 10))
         elif a.scenario == 'unknown-window':
@@ -173,6 +189,15 @@ class Guest:
             while not os.path.exists(a.wait_for + '.3'):
                 time.sleep(0.1)
             self.send(DESTROY, 3)
+            while not os.path.exists(a.wait_for + '.4'):
+                time.sleep(0.1)
+            self.popup(4, 5, 5, 20, 20, 0xff0000)
+        elif a.scenario == 'menus':
+            self.popup(2, 10, 10, 30, 20, 0x00ff00, flags=1 | 4)
+            while not os.path.exists(a.wait_for + '.2'):
+                time.sleep(0.1)
+            self.send(DESTROY, 2)
+            self.popup(3, 10, 10, 30, 20, 0x00ff00, flags=1 | 4)
         elif a.scenario == 'bench':
             frames, start = 0, time.monotonic()
             while time.monotonic() - start < 10:
@@ -185,6 +210,17 @@ class Guest:
                 frames += 1
             self.log.write('BENCH %d %.3f %d %d\n' % (
                 frames, time.monotonic() - start, self.w, self.h))
+        elif a.scenario == 'fullscreen':
+            i = 1
+            while not self.closed:
+                f = a.wait_for if i == 1 else '%s.%d' % (a.wait_for, i)
+                if not os.path.exists(f):
+                    time.sleep(0.1)
+                    continue
+                self.send(REQUEST_STATES, 1,
+                          struct.pack('<I', STATE_FULLSCREEN))
+                self.log.write('REQUESTED-FULLSCREEN %d\n' % i)
+                i += 1
         elif a.scenario == 'flood':
             end = time.monotonic() + 3
             frames = 0
@@ -210,6 +246,10 @@ def main():
     ap.add_argument('--clipboard', default='',
                     help='what CLIPBOARD_REQUEST is answered with')
     ap.add_argument('--wait-for', default='')
+    ap.add_argument('--cursor', help='RRGGBB: a 16x16 cursor image for '
+                    'the window')
+    ap.add_argument('--mode', help='octal mode for the socket (a guest '
+                    'run as root for a user\'s proxy)')
     a = ap.parse_args()
 
     try:
@@ -218,6 +258,8 @@ def main():
         pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(a.socket)
+    if a.mode:
+        os.chmod(a.socket, int(a.mode, 8))
     srv.listen(1)
     # One connection at a time; the proxy may come back after a drop.
     while True:

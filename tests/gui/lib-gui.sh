@@ -71,17 +71,25 @@ focus_follows_mouse no
 xwayland disable
 EOF
 # sway names its sockets itself (wayland-N, sway-ipc.UID.PID.sock): they
-# are found once it started.
-"${AS[@]}" env -i PATH=/usr/bin:/bin HOME="$T" XDG_RUNTIME_DIR="$RT" \
-	WLR_BACKENDS=headless WLR_RENDERER=pixman \
-	WLR_LIBINPUT_NO_DEVICES=1 sway -c "$T/sway.conf" >"$T/sway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-	sock=$(cd "$RT" && ls wayland-[0-9] 2>/dev/null | head -n 1)
-	swaysock=$(ls "$RT"/sway-ipc.*.sock 2>/dev/null | head -n 1)
-	[ -n "$sock" ] && [ -n "$swaysock" ] && break
-	sleep 0.1
-done
+# are found once it started.  start_sway also restarts it (after
+# kill "$sway_pid"; wait "$sway_pid"): the Wayland socket is the same
+# (the first free name), the IPC socket is new.
+start_sway() {
+	"${AS[@]}" env -i PATH=/usr/bin:/bin HOME="$T" XDG_RUNTIME_DIR="$RT" \
+		WLR_BACKENDS=headless WLR_RENDERER=pixman \
+		WLR_LIBINPUT_NO_DEVICES=1 sway -c "$T/sway.conf" >>"$T/sway.log" 2>&1 &
+	sway_pid=$!
+	pids+=($sway_pid)
+	sock= swaysock=
+	for _ in $(seq 100); do
+		sock=$(cd "$RT" && ls wayland-[0-9] 2>/dev/null | head -n 1)
+		swaysock=$(ls "$RT"/sway-ipc.*.$sway_pid.sock 2>/dev/null | head -n 1)
+		[ -n "$sock" ] && [ -n "$swaysock" ] && break
+		sleep 0.1
+	done
+	[ -n "$sock" ] && [ -n "$swaysock" ]
+}
+start_sway
 if [ -z "$sock" ]; then
 	echo "1..0 # SKIP sway did not start: $(tail -n 3 "$T/sway.log" | tr '\n' ' ')"
 	exit 0
@@ -172,3 +180,39 @@ print('%dx%d at %d,%d of the tile, ok' % (w, h, x0, y0))
 EOF
 }
 
+
+# start_notifier: a private session bus ($T/bus) and mako, the
+# notification server, on it and on sway, both as the user; sets
+# bus_env (DBUS_SESSION_BUS_ADDRESS=...) for the programs that notify,
+# and mako_pid.
+# Returns 1 (and says why in $T/notifier.why) when either is missing or
+# does not come up.  notices: "SUMMARY<TAB>BODY" per notification mako
+# shows (none expire: default-timeout 0).
+start_notifier() {
+	local tool
+	for tool in dbus-daemon mako makoctl busctl; do
+		command -v "$tool" >/dev/null ||
+			{ echo "$tool is not installed" >"$T/notifier.why"; return 1; }
+	done
+	bus_env=(DBUS_SESSION_BUS_ADDRESS="unix:path=$T/bus")
+	"${AS[@]}" "${wenv[@]}" dbus-daemon --session --nofork \
+		--address="unix:path=$T/bus" >"$T/dbus.log" 2>&1 &
+	pids+=($!)
+	printf 'default-timeout=0\nmax-visible=-1\n' >"$T/mako.conf"
+	chmod 0644 "$T/mako.conf"
+	wait_for 10 test -S "$T/bus" ||
+		{ echo "dbus-daemon did not start: $(cat "$T/dbus.log")" >"$T/notifier.why"; return 1; }
+	"${AS[@]}" "${wenv[@]}" "${bus_env[@]}" mako -c "$T/mako.conf" \
+		>"$T/mako.log" 2>&1 &
+	mako_pid=$!
+	pids+=($mako_pid)
+	wait_for 10 notices_ok ||
+		{ echo "mako did not start: $(cat "$T/mako.log")" >"$T/notifier.why"; return 1; }
+}
+notices_ok() { run "${bus_env[@]}" makoctl list >/dev/null 2>&1; }
+notices() {
+	run "${bus_env[@]}" makoctl list | $PY -c '
+import json, sys
+for n in json.load(sys.stdin)["data"][0]:
+    print("%s\t%s" % (n["summary"]["data"], n["body"]["data"]))'
+}

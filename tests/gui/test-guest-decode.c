@@ -313,6 +313,11 @@ static void b_create_unknown_flags(GByteArray *b)
 	put_create(b, 2, 0, 1u << 7, 0, 0, 10, 10);
 }
 
+static void b_grab_for_toplevel(GByteArray *b)
+{
+	put_create(b, 2, 0, QM_GUI_CREATE_GRAB, 0, 0, 10, 10);
+}
+
 static void b_create_zero_width(GByteArray *b)
 {
 	put_create(b, 2, 0, 0, 0, 0, 0, 10);
@@ -452,6 +457,7 @@ static const struct bad_case bad_cases[] = {
 	  "toplevel with parent" },
 	{ "popup-offset-range", b_popup_offset, "out of range" },
 	{ "create-unknown-flags", b_create_unknown_flags, "unknown flags" },
+	{ "grab-for-toplevel", b_grab_for_toplevel, "a grab for a toplevel" },
 	{ "create-zero-width", b_create_zero_width, "outside 1x1" },
 	{ "create-too-tall", b_create_too_tall, "outside 1x1" },
 	{ "size-zero-height", b_size_zero, "outside 1x1" },
@@ -505,6 +511,42 @@ static void test_decode_rejects_hello_version_0(void)
 
 	put_words(b, QM_GUI_HELLO, 0, (uint32_t[]){ 0, 0 }, 2);
 	assert_violation(b, "version 0");
+}
+
+/* A guest announcing version 1 speaks it: no GRAB (version 2). */
+static void test_decode_rejects_grab_in_version_1(void)
+{
+	g_autoptr(GByteArray) b = g_byte_array_new();
+
+	put_words(b, QM_GUI_HELLO, 0, (uint32_t[]){ 1, 0 }, 2);
+	put_create(b, 1, 0, 0, 0, 0, 100, 50);
+	put_create(b, 2, 1, QM_GUI_CREATE_POPUP | QM_GUI_CREATE_GRAB, 0, 0,
+		   10, 10);
+	assert_violation(b, "CREATE (window 2): unknown flags 0x5 in version 1");
+}
+
+/* The version spoken is the lower of both; a grabbing popup in 2. */
+static void test_decode_accepts_grab_in_version_2(void)
+{
+	g_autoptr(GByteArray) b = g_byte_array_new();
+	g_autoptr(GByteArray) hello = g_byte_array_new();
+	struct gp_decoder *d = gp_decoder_create();
+
+	put_words(hello, QM_GUI_HELLO, 0, (uint32_t[]){ 7, 0 }, 2);
+	struct run r = feed(d, hello);
+	g_assert_cmpint(r.status, ==, GP_DECODE_MESSAGE);
+	g_assert_cmpuint(r.last.hello.version, ==, QM_GUI_VERSION_2);
+	run_clear(&r);
+	put_create(b, 1, 0, 0, 0, 0, 100, 50);
+	put_create(b, 2, 1, QM_GUI_CREATE_POPUP | QM_GUI_CREATE_GRAB, 3, 4,
+		   10, 10);
+	r = feed(d, b);
+	g_assert_cmpint(r.status, ==, GP_DECODE_MESSAGE);
+	g_assert_cmpint(r.last.type, ==, QM_GUI_CREATE);
+	g_assert_true(r.last.create.popup);
+	g_assert_true(r.last.create.grab);
+	run_clear(&r);
+	gp_decoder_destroy(d);
 }
 
 static void test_decode_rejects_hello_on_window(void)
@@ -662,7 +704,7 @@ static void test_decode_partial_header_needs_more(void)
 	g_assert_cmpint(gp_decoder_feed(d, b->data + b->len - 1, 1, &used, &m),
 			==, GP_DECODE_MESSAGE);
 	g_assert_cmpint(m.type, ==, QM_GUI_HELLO);
-	g_assert_cmpuint(m.hello.version, ==, 1);
+	g_assert_cmpuint(m.hello.version, ==, QM_GUI_VERSION);
 	gp_decoder_destroy(d);
 }
 
@@ -846,6 +888,10 @@ int main(int argc, char **argv)
 			test_decode_rejects_message_before_hello);
 	g_test_add_func("/gui/decode/refuses/hello-version-0",
 			test_decode_rejects_hello_version_0);
+	g_test_add_func("/gui/decode/refuses/grab-in-version-1",
+			test_decode_rejects_grab_in_version_1);
+	g_test_add_func("/gui/decode/accepts/grab-in-version-2",
+			test_decode_accepts_grab_in_version_2);
 	g_test_add_func("/gui/decode/refuses/hello-on-window",
 			test_decode_rejects_hello_on_window);
 	g_test_add_func("/gui/decode/refuses/oversize-title-before-payload",

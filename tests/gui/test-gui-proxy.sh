@@ -9,15 +9,18 @@
 # title shown sanitized, and an oversize window, a bad DAMAGE rectangle,
 # a CREATE on an id in use, an unknown window and a flood each cost
 # only that guest its connection while the proxy and the other guests stay,
-# borders intact.  TAP output.
+# borders intact, and each dropped guest is one desktop notification on a
+# private session bus (mako as the server); sway restarted under the
+# proxy: the windows come back.  TAP output.
 #
-#   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY
+#   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY WL_POINTER
 set -u
 PROXY=$1
 FAKE=$2
+POINTER=$(realpath "$3")
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..32"
+echo "1..51"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
@@ -28,8 +31,10 @@ guests="work:green:none:00ff00 personal:blue:popups:ff00ff
 proxy_args=()
 for g in $guests; do
 	IFS=: read -r name label scenario color <<<"$g"
+	extra=()    # work has a cursor image of its own (orange)
+	[ "$name" = work ] && extra=(--cursor ff8000)
 	"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/$name.sock" --log "$T/$name.log" \
-		--color "$color" --scenario "$scenario" --wait-for "$T/go" \
+		--color "$color" --scenario "$scenario" --wait-for "$T/go" "${extra[@]}" \
 		>"$T/$name.out" 2>&1 &
 	pids+=($!)
 	declare "pid_${name//-/_}=$!"
@@ -46,7 +51,12 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-"${AS[@]}" "${wenv[@]}" ASAN_OPTIONS=detect_leaks=1 "$PROXY" "${proxy_args[@]}" \
+# the desktop's notification server, for the notices of dropped guests
+bus_env=()
+notifier=
+start_notifier || notifier=$(cat "$T/notifier.why")
+
+"${AS[@]}" "${wenv[@]}" "${bus_env[@]}" ASAN_OPTIONS=detect_leaks=1 "$PROXY" "${proxy_args[@]}" \
 	>"$T/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
@@ -170,6 +180,75 @@ else
 fi
 touch "$T/go.3"     # the big popup goes: it would cover other windows
 
+# the pointer (wl-pointer: a virtual one, headless sway has none):
+# over work's content the guest gets POINTER_MOTION in content
+# coordinates (1/256 px) and BUTTON; over the border, POINTER_LEAVE
+# The guest's cursor image (16x16 orange, hotspot at its top left) is
+# shown where it lies wholly inside the content, the host's arrow
+# elsewhere (grim -c: the screenshot with the cursor).
+cursor_at() {   # cursor_at X Y: the orange 16x16 block is at X,Y; or "none"
+	run grim -c -t ppm "$T/cursor.ppm" 2>"$T/cursor.why" || return 1
+	$PY - "$T/cursor.ppm" "$1" "${2:-}" >"$T/cursor.why" <<'EOF'
+import sys
+data = open(sys.argv[1], 'rb').read()
+magic, dims, maxval, px = data.split(b'\n', 3)
+W, H = map(int, dims.split())
+want = bytes.fromhex('ff8000')
+pts = [(i // 3 % W, i // 3 // W) for i in range(0, len(px), 3)
+       if px[i:i + 3] == want]
+if sys.argv[2] == 'none':
+    print('%d orange pixels' % len(pts)); sys.exit(1 if pts else 0)
+x0 = min(p[0] for p in pts) if pts else -1
+y0 = min(p[1] for p in pts) if pts else -1
+print('%d orange pixels from %d,%d' % (len(pts), x0, y0))
+sys.exit(0 if len(pts) == 256 and (x0, y0) == (int(sys.argv[2]), int(sys.argv[3])) else 1)
+EOF
+}
+read -r wx wy ww wh <<<"$(rect_of "[work] hello")"
+# One wl-pointer for the whole: sway shows a cursor only while a pointer
+# device exists, and the proxy binds its wl_pointer when one appears (so
+# the pointer first rests on the border, then enters the content).
+mkfifo "$T/pointer.in"
+chmod 0644 "$T/pointer.in"
+run "$POINTER" - <"$T/pointer.in" >"$T/pointer.out" 2>&1 &
+pointer_pid=$!
+exec 7>"$T/pointer.in"
+pointer() { echo "$*" >&7; }
+pointer_at() {  # a POINTER_MOTION of work's window is at X,Y
+	awk '$1 == "POINTER_MOTION" && $2 == 1 && $4 == '"$1"' * 256 &&
+		$5 == '"$2"' * 256 { f = 1 } END { exit !f }' "$T/work.log"
+}
+pointer move $((wx + 1)) $((wy + 100))
+sleep 0.5
+pointer move $((wx + 4 + 50)) $((wy + 4 + 40))
+if wait_for 5 pointer_at 50 40; then
+	ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content"
+else
+	not_ok "the pointer over work's content: POINTER_MOTION at 50,40 of the content" \
+		"$(cat "$T/pointer.out")" "$(grep -E '^POINTER|^BUTTON' "$T/work.log" | tail -n 5)"
+fi
+if wait_for 3 cursor_at $((wx + 4 + 50)) $((wy + 4 + 40)); then
+	ok "over work's content its cursor image is shown at the pointer ($(cat "$T/cursor.why"))"
+else
+	not_ok "over work's content its cursor image is shown at the pointer" "$(cat "$T/cursor.why")"
+fi
+pointer click
+check "a click there: BUTTON (BTN_LEFT) pressed and released" wait_for 5 eval \
+	'grep -q "^BUTTON 1 [0-9]* 272 1" "$T/work.log" && grep -q "^BUTTON 1 [0-9]* 272 0" "$T/work.log"'
+edge_x=$((ww - 8 - 10))
+pointer move $((wx + 4 + edge_x)) $((wy + 4 + 40))
+if wait_for 5 pointer_at "$edge_x" 40 && wait_for 3 cursor_at none; then
+	ok "10 px from the content's right edge (the image would cross the border): the host's arrow"
+else
+	not_ok "10 px from the content's right edge (the image would cross the border): the host's arrow" \
+		"$(cat "$T/cursor.why")"
+fi
+pointer move $((wx + 1)) $((wy + 100))
+check "over the border: POINTER_LEAVE, nothing forwarded" \
+	wait_for 5 grep -q '^POINTER_LEAVE 1' "$T/work.log"
+exec 7>&-
+wait "$pointer_pid"
+
 dropped() {     # dropped NAME REASON: the fake guest saw EOF, the log says why
 	wait_for 15 grep -q '^EOF' "$T/$1.log" &&
 		grep -q "guest '$1' violated the GUI protocol: .*$2" "$T/proxy.log"
@@ -190,6 +269,30 @@ else
 fi
 check "flood then 300 windows: guest dropped" dropped evil-flood "more than 256 windows"
 grep '^FLOODED' "$T/evil-flood.log" | sed 's/^/# /'
+
+# one desktop notification per dropped qube, in the proxy's words
+evil_notices() {
+	local q
+	for q in evil-size evil-damage evil-reuse evil-ghost evil-flood; do
+		[ "$(notices | grep -cF "qmgr: GUI of qube '$q' disconnected	")" = 1 ] || return 1
+	done
+	[ "$(notices | wc -l)" = 5 ]
+}
+if [ -n "$notifier" ]; then
+	for _ in 1 2 3; do ok "# SKIP no notification server: $notifier"; done
+else
+	if wait_for 10 evil_notices; then
+		ok "each dropped guest is one desktop notification (5 qubes, 5 notices)"
+	else
+		not_ok "each dropped guest is one desktop notification (5 qubes, 5 notices)" \
+			"$(notices)" "$(grep -i notif "$T/proxy.log")"
+	fi
+	check "the notice says why: the decoder's reason, in the proxy's words" eval \
+		'notices | grep -F "qmgr: GUI of qube '"'evil-size'"' disconnected" |
+			grep -q "broke the GUI protocol (.*outside 1x1.*Its windows were closed"'
+	check "guests that were not dropped got no notice" eval \
+		'! notices | grep -qE "qube '"'(work|personal|evil-title)'"'"'
+fi
 
 check "the proxy is still running" kill -0 "$proxy_pid"
 no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood)\]'; }
@@ -223,6 +326,42 @@ pids+=($!)
 check "it comes back: its window is shown again" \
 	wait_for 10 has_view "[evil-title] again	qmgr.evil-title."
 
+# the compositor restarts: the guests stay connected, every window is
+# made anew with its title, app_id and border, and keys flow again
+connects_before=$(grep -c "connected (protocol" "$T/proxy.log")
+touch "$T/go.4"     # a popup of personal's, open when sway goes
+wait_for 10 grep -q '^CONFIGURE 4 ' "$T/personal.log"
+kill "$sway_pid"
+wait "$sway_pid" 2>/dev/null
+sleep 1
+check "the compositor goes: gui-proxy keeps running" eval \
+	'kill -0 "$proxy_pid" && grep -q "lost the connection to the compositor" "$T/proxy.log"'
+check "a popup open then is closed in the guest (CLOSE)" \
+	wait_for 5 grep -q '^CLOSE 4' "$T/personal.log"
+if start_sway && wait_for 20 has_view "[work] hello	qmgr.work.org.example.Hello"; then
+	ok "sway restarted: work's window is back as '[work] hello', app_id qmgr.work.org.example.Hello"
+else
+	not_ok "sway restarted: work's window is back as '[work] hello', app_id qmgr.work.org.example.Hello" \
+		"$(tree)" "$(tail -n 5 "$T/proxy.log")"
+fi
+check "and the other guests' windows too" eval \
+	'wait_for 10 has_view "[personal] hello	qmgr.personal." &&
+		wait_for 10 has_view "[evil-title] again	qmgr.evil-title."'
+if wait_for 10 border_ok "[work] hello" 73d216 00ff00; then
+	ok "work's border and content after the restart ($(cat "$T/border.why"))"
+else
+	not_ok "work's border and content after the restart" "$(cat "$T/border.why")"
+fi
+check "the guests stayed connected through it (no EOF, no reconnection)" eval \
+	'! grep -q "^EOF" "$T/work.log" &&
+		[ "$(grep -c "connected (protocol" "$T/proxy.log")" = "$connects_before" ]'
+type_to work ab
+if wait_for 10 typed_is work higoab; then
+	ok "keys typed on the new compositor reach the guest"
+else
+	not_ok "keys typed on the new compositor reach the guest" "typed: $(typed "$T/work.log")"
+fi
+
 # the proxy ends cleanly on SIGTERM, without sanitizer reports
 kill -TERM "$proxy_pid"
 wait "$proxy_pid"
@@ -234,5 +373,67 @@ else
 fi
 check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.log"
 
-[ "$n" = 32 ] || echo "# planned 32 tests, ran $n"
+# Menus (grabbing popups), with a second proxy whose Wayland requests are
+# logged (WAYLAND_DEBUG): sway keeps the keyboard on the focused window
+# and closes a window's popups when it loses the focus, grab or not, so
+# the grab itself is seen in the requests.  A menu opened while the user
+# types in its qube's window (the pointer over it too) takes a grab
+# (xdg_popup.grab); one opened while the user types in another qube's
+# window (the pointer there) does not (with a
+# compositor that gives a grabbing popup the keyboard, it would take the
+# keys typed into the other qube).  wtype's keyboard exists only while it
+# runs: it waits 2 s, while the menu opens.
+"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/menu.sock" --log "$T/menu.log" \
+	--color 00ffff --scenario menus --wait-for "$T/menu.go" \
+	>"$T/menu.out" 2>&1 &
+pids+=($!)
+wait_for 5 test -S "$T/menu.sock"
+"${AS[@]}" "${wenv[@]}" WAYLAND_DEBUG=client ASAN_OPTIONS=detect_leaks=1 "$PROXY" \
+	--guest "work:green:$T/work.sock" --guest "menu:blue:$T/menu.sock" \
+	>"$T/proxy2.log" 2>&1 &
+proxy_pid=$!
+pids+=($proxy_pid)
+hold_keyboard_in() {    # hold_keyboard_in NAME KEY: KEY typed after 2 s
+	local x y w h
+	# the pointer too (it stays where wl-pointer left it)
+	read -r x y w h <<<"$(rect_of "[$1] hello")"
+	run "$POINTER" move $((x + w / 2)) $((y + h / 2)) >/dev/null 2>&1
+	run swaymsg "[app_id=\"^qmgr\\.$1\\.\"] focus" >/dev/null
+	run wtype -k Shift_L -s 2000 -k "$2" &
+	wtype_pid=$!
+	sleep 0.7
+}
+grabs() { grep -c -- '-> xdg_popup@[0-9]*\.grab(wl_seat@' "$T/proxy2.log"; }
+wait_for 20 has_view "[menu] hello	qmgr.menu." && wait_for 10 has_view "[work] hello	qmgr.work."
+hold_keyboard_in menu m
+touch "$T/menu.go"
+wait "$wtype_pid"
+wait_for 5 grep -q '^CONFIGURE 2 ' "$T/menu.log"
+if [ "$(grabs)" = 1 ]; then
+	ok "a menu opened while the user types in its qube's window takes a grab"
+else
+	not_ok "a menu opened while the user types in its qube's window takes a grab" \
+		"grabs: $(grabs)" "$(grep -E '^(CONFIGURE|FOCUS|CLOSE)' "$T/menu.log" | tail -n 5)"
+fi
+check "keys typed meanwhile reach the qube" grep -q '^TYPED m$' "$T/menu.log"
+hold_keyboard_in work Shift_L
+touch "$T/menu.go.2"
+wait "$wtype_pid"
+if wait_for 5 grep -q '^CONFIGURE 3 ' "$T/menu.log" && [ "$(grabs)" = 1 ]; then
+	ok "a menu opened while the user types in another qube's window gets no grab"
+else
+	not_ok "a menu opened while the user types in another qube's window gets no grab" \
+		"grabs: $(grabs)" "$(grep -E '^(CONFIGURE|CLOSE)' "$T/menu.log" | tail -n 5)"
+fi
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+rc=$?
+if [ $rc = 0 ] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$T/proxy2.log"; then
+	ok "the second gui-proxy exits 0 on SIGTERM, no sanitizer reports"
+else
+	not_ok "the second gui-proxy exits 0 on SIGTERM, no sanitizer reports" "exit $rc" \
+		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
+fi
+
+[ "$n" = 51 ] || echo "# planned 51 tests, ran $n"
 [ $fails -eq 0 ]

@@ -28,7 +28,7 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
-echo "1..12"
+echo "1..15"
 
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
@@ -123,6 +123,46 @@ if out=$(qvm-prefs work label red 2>&1) && wait_for 30 border_ok "[work] foot" c
 else
 	not_ok "qvm-prefs work label red: the border is redrawn red" "$out" \
 		"$(cat "$GT/border.why")" "$(tail -n 10 "$GT/proxy.log")"
+fi
+
+# Fullscreen (foot --fullscreen calls xdg_toplevel.set_fullscreen): not
+# honoured while gui_allow_fullscreen is False (the default), honoured
+# once it is True, and left with Ctrl-Alt-Shift-F.
+fs_mode_of() {  # APP_ID: sway's fullscreen_mode of that view
+	run swaymsg -t get_tree | $PY -c '
+import json, sys
+def walk(n):
+    if n.get("app_id") == sys.argv[1] and n.get("pid"):
+        print(n.get("fullscreen_mode", 0)); sys.exit(0)
+    for c in n.get("nodes", []) + n.get("floating_nodes", []):
+        walk(c)
+walk(json.load(sys.stdin))' "$1"
+}
+fs_is() { [ "$(fs_mode_of "$1")" = "$2" ]; }
+run swaymsg '[app_id="^qmgr\.work\."] kill' >/dev/null
+qvm-run work 'foot --app-id=fs1 --fullscreen /bin/sh >/tmp/foot-fs1.log 2>&1'
+if wait_for 120 has_view "	qmgr.work.fs1	" && sleep 2 && fs_is qmgr.work.fs1 0; then
+	ok "foot --fullscreen in a qube without gui_allow_fullscreen: not fullscreen"
+else
+	not_ok "foot --fullscreen in a qube without gui_allow_fullscreen: not fullscreen" \
+		"mode $(fs_mode_of qmgr.work.fs1)" "$(tree)"
+fi
+run swaymsg '[app_id="^qmgr\.work\.fs1$"] kill' >/dev/null
+qvm-prefs work gui_allow_fullscreen True
+qvm-run work 'foot --app-id=fs2 --fullscreen /bin/sh >/tmp/foot-fs2.log 2>&1'
+if wait_for 120 has_view "	qmgr.work.fs2	" && wait_for 20 fs_is qmgr.work.fs2 1; then
+	ok "with gui_allow_fullscreen True it is fullscreen"
+else
+	not_ok "with gui_allow_fullscreen True it is fullscreen" \
+		"mode $(fs_mode_of qmgr.work.fs2)" "$(tail -n 10 "$GT/proxy.log")"
+fi
+run swaymsg '[app_id="^qmgr\.work\.fs2$"] focus' >/dev/null
+run wtype -k Shift_L -M ctrl -M alt -M shift f -m shift -m alt -m ctrl
+if wait_for 20 fs_is qmgr.work.fs2 0; then
+	ok "Ctrl-Alt-Shift-F takes it out of fullscreen"
+else
+	not_ok "Ctrl-Alt-Shift-F takes it out of fullscreen" "mode $(fs_mode_of qmgr.work.fs2)" \
+		"$(tail -n 10 "$GT/proxy.log")"
 fi
 
 kill -TERM "$proxy_pid"
