@@ -113,8 +113,8 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	return g_variant_dict_end(&dict);
 }
 
-/* A property's value as users see it: a boolean without a default in
- * qm_inventory_prop (gui_allow_fullscreen) reads False. */
+/* A property's value as users see it: a boolean that qm_inventory_prop
+ * gives no default reads False (each has one today; a new one may not). */
 static char *prop_value(struct qmgrd *d, struct qm_vm *vm,
 			const struct qm_prop_def *def)
 {

@@ -162,7 +162,8 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup(qm_inventory_global(inv, "default_dispvm"));
 	if (strcmp(name, "template_for_dispvms") == 0 ||
 	    strcmp(name, "autostart") == 0 ||
-	    strcmp(name, "auto_cleanup") == 0)
+	    strcmp(name, "auto_cleanup") == 0 ||
+	    strcmp(name, "gui_allow_fullscreen") == 0)
 		return g_strdup("False");
 	if (strcmp(name, "preload_dispvm") == 0)
 		return g_strdup("0");

@@ -3,7 +3,7 @@
 # Shared by the GUI tests: a headless sway run by an unprivileged user
 # (sway refuses root), TAP helpers and checks on what sway shows.  Source
 # it after setting PROXY; it makes $T (removed at exit, kept in
-# /tmp/qmgr-guitest-failed if a check failed), starts sway, and provides:
+# /tmp/qmgr-guitest-failed-TEST if a check failed), starts sway, and provides:
 #   run CMD...           CMD as the user, in the session (a simple command:
 #                        $! of `run ... &` is CMD itself)
 #   pids+=(PID)          killed at exit
@@ -38,7 +38,8 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if [ "$fails" -gt 0 ]; then
-		keep=/tmp/qmgr-guitest-failed
+		# one per test: ${LOG_KEEP_GUI} or the script's name
+		keep=${LOG_KEEP_GUI:-/tmp/qmgr-guitest-failed-$(basename "$0" .sh)}
 		rm -rf "$keep"; cp -r "$T" "$keep" 2>/dev/null
 		echo "# logs kept in $keep"
 	fi
