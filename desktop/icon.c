@@ -13,34 +13,6 @@
 #include <string.h>
 #include <zlib.h>
 
-/* Qubes OS's label colours (as gui-proxy/label.c draws the borders). */
-static const struct {
-	const char *name;
-	uint32_t rgb;
-} labels[] = {
-	{ "red", 0xcc0000 },    { "orange", 0xf57900 },
-	{ "yellow", 0xedd400 }, { "green", 0x73d216 },
-	{ "gray", 0x555753 },   { "blue", 0x3465a4 },
-	{ "purple", 0x75507b }, { "black", 0x000000 },
-};
-
-bool qt_label_rgb(const char *label, uint32_t *rgb)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(labels); i++) {
-		if (strcmp(label, labels[i].name) == 0) {
-			*rgb = labels[i].rgb;
-			return true;
-		}
-	}
-	if (label[0] != '#' || strlen(label) != 7)
-		return false;
-	for (int i = 1; i < 7; i++)
-		if (!g_ascii_isxdigit(label[i]))
-			return false;
-	*rgb = (uint32_t)g_ascii_strtoull(label + 1, NULL, 16);
-	return true;
-}
-
 enum qt_icon_state qt_icon_state_of(bool reachable, unsigned int running,
 				    unsigned int questions)
 {

@@ -242,7 +242,7 @@ static void add_qube(struct qt_item *root, struct qt_menu_ids *ids,
 	struct qt_item *sub = item_new(ids, key, text);
 	uint32_t rgb;
 
-	if (q->label && qt_label_rgb(q->label, &rgb)) {
+	if (q->label && qm_label_rgb(q->label, &rgb)) {
 		sub->color = rgb;
 		sub->has_color = true;
 	}
@@ -298,7 +298,7 @@ static void add_disposables(struct qt_item *root, struct qt_menu_ids *ids,
 		g_autofree char *name = qt_sanitize(q->name, 32);
 		struct qt_item *sub = item_new(ids, key, name);
 		uint32_t rgb;
-		if (q->label && qt_label_rgb(q->label, &rgb)) {
+		if (q->label && qm_label_rgb(q->label, &rgb)) {
 			sub->color = rgb;
 			sub->has_color = true;
 		}

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <gio/gio.h>
 
+#include "label.h"
+
 /* ---- sanitize.c ---- */
 
 /* The longest string (in characters) any guest-controlled text keeps. */
@@ -86,9 +88,6 @@ const char *qt_icon_state_name(enum qt_icon_state state);
 /* The icon as SNI IconPixmap data: size*size ARGB32 pixels, each in network
  * byte order (A, R, G, B bytes). */
 GBytes *qt_icon_pixmap(enum qt_icon_state state, int size);
-/* A label name (Qubes' red .. black) or #rrggbb as 0xRRGGBB; false when
- * unknown. */
-bool qt_label_rgb(const char *label, uint32_t *rgb);
 /* A size*size PNG (RGB, 8 bit) of one colour with a dark 1-pixel frame. */
 GBytes *qt_png_square(uint32_t rgb, int size);
 

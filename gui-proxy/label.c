@@ -1,40 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Label colours and the --guest NAME:COLOR:SOCKET argument. */
+/* The --guest NAME:COLOR:SOCKET argument (colours: common/label.c). */
 #include <string.h>
 
 #include "proxy.h"
-
-/* Qubes OS's label colours. */
-static const struct {
-	const char *name;
-	uint32_t rgb;
-} labels[] = {
-	{ "red", 0xcc0000 },
-	{ "orange", 0xf57900 },
-	{ "yellow", 0xedd400 },
-	{ "green", 0x73d216 },
-	{ "gray", 0x555753 },
-	{ "blue", 0x3465a4 },
-	{ "purple", 0x75507b },
-	{ "black", 0x000000 },
-};
-
-bool gp_label_parse(const char *s, uint32_t *rgb)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(labels); i++) {
-		if (strcmp(s, labels[i].name) == 0) {
-			*rgb = labels[i].rgb;
-			return true;
-		}
-	}
-	if (s[0] != '#' || strlen(s) != 7)
-		return false;
-	for (int i = 1; i < 7; i++)
-		if (!g_ascii_isxdigit(s[i]))
-			return false;
-	*rgb = (uint32_t)g_ascii_strtoull(s + 1, NULL, 16);
-	return true;
-}
 
 /* The name goes into app_ids (qmgr.NAME.APP) and titles: qube names are
  * already restricted by qmgrd, this keeps the proxy safe on its own. */
@@ -68,7 +36,7 @@ bool gp_guest_config_parse(const char *arg, struct gp_guest_config *cfg,
 			    parts[0]);
 		return false;
 	}
-	if (!gp_label_parse(parts[1], &cfg->color)) {
+	if (!qm_label_rgb(parts[1], &cfg->color)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--guest '%s': unknown colour '%s' (use #rrggbb "
 			    "or red, orange, yellow, green, gray, blue, "

@@ -12,6 +12,7 @@
 #include <wayland-client.h>
 
 #include "guest-decode.h"
+#include "label.h"
 #include "gui-proto.h"
 
 /* Retrying a compositor that went away: from this, doubling to that. */
@@ -341,8 +342,7 @@ struct gp_buffer *gp_buffer_create(struct wl_shm *shm, uint32_t width,
 				   uint32_t height, bool alpha);
 void gp_buffer_destroy(struct gp_buffer *b);
 
-/* label.c */
-bool gp_label_parse(const char *s, uint32_t *rgb);
+/* label.c (label colours: common/label.h) */
 /* Names the proxy puts into titles and app_ids (qmgr.NAME.APP): a
  * letter, then letters, digits, '-', '_'; at most 31. */
 bool gp_guest_name_ok(const char *name);

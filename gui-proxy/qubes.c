@@ -65,7 +65,7 @@ static void qube_apply(struct gp_qubes *q, struct qube *v)
 		qube_drop_guest(q, v);
 		return;
 	}
-	if (!gp_label_parse(v->label, &rgb)) {
+	if (!qm_label_rgb(v->label, &rgb)) {
 		g_warning("qube '%s' has label '%s', which gui-proxy does not "
 			  "know: its windows are not shown", v->name,
 			  v->label);

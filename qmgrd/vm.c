@@ -4,36 +4,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-static const char *const label_names[QM_LABEL_COUNT] = {
-	"red", "orange", "yellow", "green", "gray", "blue", "purple", "black",
-};
-/* Qubes' label colours. */
-static const char *const label_colors[QM_LABEL_COUNT] = {
-	"#cc0000", "#f57900", "#edd400", "#73d216",
-	"#555753", "#3465a4", "#75507b", "#000000",
-};
-
-const char *qm_label_name(enum qm_label label)
-{
-	return (unsigned)label < QM_LABEL_COUNT ? label_names[label] : NULL;
-}
-
-const char *qm_label_color(enum qm_label label)
-{
-	return (unsigned)label < QM_LABEL_COUNT ? label_colors[label] : NULL;
-}
-
-bool qm_label_from_name(const char *name, enum qm_label *out)
-{
-	for (unsigned i = 0; i < QM_LABEL_COUNT; i++) {
-		if (strcmp(name, label_names[i]) == 0) {
-			*out = i;
-			return true;
-		}
-	}
-	return false;
-}
-
 const char *qm_vm_state_name(enum qm_vm_state state)
 {
 	switch (state) {

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "label.h"
 #include <stdbool.h>
 #include <glib.h>
 
@@ -19,17 +20,6 @@
  * guest holding its memory, so the bound keeps a typo from filling the
  * host. */
 #define QM_PRELOAD_DISPVM_MAX 16
-
-/* Qubes' eight labels, in Qubes' order. */
-enum qm_label {
-	QM_LABEL_RED, QM_LABEL_ORANGE, QM_LABEL_YELLOW, QM_LABEL_GREEN,
-	QM_LABEL_GRAY, QM_LABEL_BLUE, QM_LABEL_PURPLE, QM_LABEL_BLACK,
-	QM_LABEL_COUNT,
-};
-const char *qm_label_name(enum qm_label label);
-bool qm_label_from_name(const char *name, enum qm_label *out);
-/* "#rrggbb" of the label's border colour. */
-const char *qm_label_color(enum qm_label label);
 
 enum qm_vm_state {
 	QM_VM_HALTED,

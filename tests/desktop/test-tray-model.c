@@ -251,7 +251,7 @@ static void test_labels(void)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(label_cases); i++) {
 		uint32_t rgb = 0x123456;
-		bool ok = qt_label_rgb(label_cases[i].label, &rgb);
+		bool ok = qm_label_rgb(label_cases[i].label, &rgb);
 		g_assert_cmpint(ok, ==, label_cases[i].ok);
 		if (ok)
 			g_assert_cmphex(rgb, ==, label_cases[i].rgb);
