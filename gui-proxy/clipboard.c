@@ -158,7 +158,7 @@ void gp_clipboard_paste(struct gp_display *dpy, struct gp_window *w)
 	g_variant_dict_insert(&args, "target", "s", p->target);
 	g_message("Ctrl-Shift-V: asking qmgrd whether '%s' may paste into "
 		  "'%s'", p->source, p->target);
-	clip->paste_pending = gp_admin_call(dpy->admin, "gui.ClipboardPaste",
+	clip->paste_pending = qm_admin_link_call(dpy->admin, "gui.ClipboardPaste",
 					    "", g_variant_dict_end(&args),
 					    on_answer, p,
 					    (GDestroyNotify)paste_free);

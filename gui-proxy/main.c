@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	struct gp_display dpy = { 0 };
-	struct gp_admin *admin = NULL;
+	struct qm_admin_link *admin = NULL;
 	struct gp_qubes *qubes = NULL;
 	int ret = 1;
 
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	if (!dpy.guests->len || admin_path) {
 		if (!admin_path)
 			admin_path = qm_client_socket_path();
-		admin = gp_admin_create(admin_path);
+		admin = qm_admin_link_create(admin_path, "gui-proxy");
 		dpy.admin = admin;
 	}
 	if (!dpy.guests->len)
@@ -109,13 +109,13 @@ int main(int argc, char **argv)
 	for (guint i = 0; i < dpy.guests->len; i++)
 		gp_guest_start(g_ptr_array_index(dpy.guests, i), true);
 	if (admin)
-		gp_admin_start(admin);
+		qm_admin_link_start(admin);
 	g_main_loop_run(dpy.loop);
 	ret = 0;
 out:
 	/* qmgrd first (its pending answers look at the qubes), then the
 	 * guests: their windows use the display's globals. */
-	gp_admin_destroy(admin);
+	qm_admin_link_destroy(admin);
 	dpy.admin = NULL;
 	gp_qubes_destroy(qubes);
 	g_clear_pointer(&dpy.guests, g_ptr_array_unref);

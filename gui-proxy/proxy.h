@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <wayland-client.h>
 
+#include "admin-link.h"
 #include "guest-decode.h"
 #include "label.h"
 #include "gui-proto.h"
@@ -114,7 +115,7 @@ struct gp_display {
 	struct gp_clipboard clipboard;
 
 	GPtrArray *guests;                      /* struct gp_guest */
-	struct gp_admin *admin;                 /* qmgrd, or NULL */
+	struct qm_admin_link *admin;            /* qmgrd, or NULL */
 	struct gp_notify *notify;               /* desktop notifications */
 	GMainLoop *loop;
 };
@@ -265,39 +266,10 @@ bool gp_window_leave_fullscreen(struct gp_window *w);
 /* The guest's fullscreen setting changed: applied to its windows. */
 void gp_window_apply_states(struct gp_window *w);
 
-/* admin.c: qmgrd's admin socket, asynchronously */
-struct gp_admin;
-struct gp_admin_listener {
-	/* HELLO exchanged: calls may be made (after each reconnection) */
-	void (*ready)(void *data);
-	/* an EVENT; props is its a{sv} */
-	void (*event)(const char *event, const char *vm, GVariant *props,
-		      void *data);
-	/* the connection was lost (it is retried with backoff) */
-	void (*lost)(void *data);
-};
-/* The answer to a call: its result (a{sv}), or an error when qmgrd
- * refused it or the connection was lost before it came. */
-typedef void (*gp_admin_reply_fn)(GVariant *result, const GError *error,
-				  void *data);
-struct gp_admin *gp_admin_create(const char *path);
-/* Fails the calls in flight (their callbacks run). */
-void gp_admin_destroy(struct gp_admin *a);
-void gp_admin_set_listener(struct gp_admin *a,
-			   const struct gp_admin_listener *listener,
-			   void *data);
-void gp_admin_start(struct gp_admin *a);
-bool gp_admin_is_up(const struct gp_admin *a);
-/* Sends a REQUEST (args a{sv}, may be floating; NULL: none).  False when
- * not connected: fn is not called, destroy(data) is, at once. */
-bool gp_admin_call(struct gp_admin *a, const char *method, const char *vm,
-		   GVariant *args, gp_admin_reply_fn fn, void *data,
-		   GDestroyNotify destroy);
-
 /* qubes.c: the guests from qmgrd's qubes (without --guest) */
 struct gp_qubes;
 struct gp_qubes *gp_qubes_create(struct gp_display *dpy,
-				 struct gp_admin *admin);
+				 struct qm_admin_link *admin);
 /* Destroy the admin connection first: its callbacks look at the qubes. */
 void gp_qubes_destroy(struct gp_qubes *q);
 

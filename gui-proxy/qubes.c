@@ -28,7 +28,7 @@ struct qube {
 
 struct gp_qubes {
 	struct gp_display *dpy;
-	struct gp_admin *admin;
+	struct qm_admin_link *admin;
 	GHashTable *qubes;      /* name -> struct qube */
 	bool listing;           /* a vm.List is on its way */
 	bool relist;            /* and another is wanted after it */
@@ -188,7 +188,7 @@ static void list_vms(struct gp_qubes *q)
 		q->relist = true;
 		return;
 	}
-	q->listing = gp_admin_call(q->admin, "vm.List", "", NULL, on_list, q,
+	q->listing = qm_admin_link_call(q->admin, "vm.List", "", NULL, on_list, q,
 				   NULL);
 }
 
@@ -205,7 +205,7 @@ static void on_ready(void *data)
 
 	q->listing = q->relist = false;
 	/* Subscribe first: the list then answers after any event missed. */
-	gp_admin_call(q->admin, "events.Subscribe", "", NULL, on_subscribed,
+	qm_admin_link_call(q->admin, "events.Subscribe", "", NULL, on_subscribed,
 		      q, NULL);
 	list_vms(q);
 }
@@ -248,13 +248,13 @@ static void on_event(const char *event, const char *vm, GVariant *props,
 	/* Other events (tags, ...) do not concern the proxy. */
 }
 
-static const struct gp_admin_listener listener = {
+static const struct qm_admin_link_listener listener = {
 	.ready = on_ready,
 	.event = on_event,
 };
 
 struct gp_qubes *gp_qubes_create(struct gp_display *dpy,
-				 struct gp_admin *admin)
+				 struct qm_admin_link *admin)
 {
 	struct gp_qubes *q = g_new0(struct gp_qubes, 1);
 
@@ -262,7 +262,7 @@ struct gp_qubes *gp_qubes_create(struct gp_display *dpy,
 	q->qubes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					 (GDestroyNotify)qube_free);
 	q->admin = admin;
-	gp_admin_set_listener(admin, &listener, q);
+	qm_admin_link_set_listener(admin, &listener, q);
 	return q;
 }
 

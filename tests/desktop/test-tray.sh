@@ -50,8 +50,9 @@ check "qvm-create work (blue) and personal (green)" bash -c \
 # that $! is the program itself (setpriv and env exec it) and the cleanup
 # kills it: `run ... &` would give the subshell's pid.
 ADDR=unix:path=$GT/bus
-"${AS[@]}" "${wenv[@]}" dbus-daemon --session --nofork --nopidfile --address="$ADDR" \
-	>"$GT/dbus.log" 2>&1 &
+bus_config "$GT/bus.conf" "$ADDR"   # no service activation (lib-gui.sh)
+"${AS[@]}" "${wenv[@]}" dbus-daemon --config-file="$GT/bus.conf" --nofork \
+	--nopidfile >"$GT/dbus.log" 2>&1 &
 pids+=($!)
 wait_for 10 test -S "$GT/bus" || { echo "Bail out! dbus-daemon did not start"; exit 1; }
 wenv+=(DBUS_SESSION_BUS_ADDRESS="$ADDR")

@@ -182,6 +182,27 @@ EOF
 }
 
 
+# bus_config FILE ADDRESS: a session bus listening on ADDRESS, without service
+# activation: Debian's session configuration would start mako (or any
+# installed notification server) whenever something calls a name nobody
+# owns, so a test could not have "no notification server".
+bus_config() {
+	cat >"$1" <<-EOF
+	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+	<busconfig>
+	  <type>session</type>
+	  <listen>$2</listen>
+	  <policy context="default">
+	    <allow send_destination="*" eavesdrop="true"/>
+	    <allow eavesdrop="true"/>
+	    <allow own="*"/>
+	  </policy>
+	</busconfig>
+	EOF
+	chmod 0644 "$1"
+}
+
 # start_notifier: a private session bus ($T/bus) and mako, the
 # notification server, on it and on sway, both as the user; sets
 # bus_env (DBUS_SESSION_BUS_ADDRESS=...) for the programs that notify,
@@ -196,8 +217,9 @@ start_notifier() {
 			{ echo "$tool is not installed" >"$T/notifier.why"; return 1; }
 	done
 	bus_env=(DBUS_SESSION_BUS_ADDRESS="unix:path=$T/bus")
-	"${AS[@]}" "${wenv[@]}" dbus-daemon --session --nofork \
-		--address="unix:path=$T/bus" >"$T/dbus.log" 2>&1 &
+	bus_config "$T/bus.conf" "unix:path=$T/bus"
+	"${AS[@]}" "${wenv[@]}" dbus-daemon --config-file="$T/bus.conf" \
+		--nofork >"$T/dbus.log" 2>&1 &
 	pids+=($!)
 	printf 'default-timeout=0\nmax-visible=-1\n' >"$T/mako.conf"
 	chmod 0644 "$T/mako.conf"
