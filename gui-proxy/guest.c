@@ -31,6 +31,7 @@ struct gp_guest *gp_guest_create(struct gp_display *dpy,
 	g->cfg.name = g_strdup(cfg->name);
 	g->cfg.color = cfg->color;
 	g->cfg.socket_path = g_strdup(cfg->socket_path);
+	g->cfg.shm_path = g_strdup(cfg->shm_path);
 	g->fd = -1;
 	g->backoff_ms = BACKOFF_MIN_MS;
 	g->windows = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -69,6 +70,8 @@ static void close_channel(struct gp_guest *g)
 	g_byte_array_set_size(g->out, 0);
 	close_windows(g);
 	g_clear_pointer(&g->decoder, gp_decoder_destroy);
+	g_clear_pointer(&g->pool, wl_shm_pool_destroy);
+	g_clear_pointer(&g->region, gp_region_destroy);
 }
 
 void gp_guest_destroy(struct gp_guest *g)
@@ -251,6 +254,9 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		/* Only ever in answer to the user's Ctrl-Shift-C. */
 		gp_clipboard_received(g, m->clipboard.data, m->clipboard.len);
 		break;
+	case QM_GUI_SHM_BUFFER:
+		gp_window_shm_buffer(w, m);
+		break;
 	default:
 		g_assert_not_reached();
 	}
@@ -304,6 +310,33 @@ static gboolean in_ready(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The shared region, opened afresh for each connection (QEMU makes its
+ * file anew at each start of the qube).  Without it the pixels come
+ * through the channel. */
+static bool shm_open_region(struct gp_guest *g)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!g->cfg.shm_path || !g->dpy->shm)
+		return false;
+	g->region = gp_region_open(g->cfg.shm_path, &err);
+	if (!g->region) {
+		g_warning("guest '%s': %s; its pixels come through the channel",
+			  g->cfg.name, err->message);
+		return false;
+	}
+	g->pool = gp_region_pool(g->region, g->dpy->shm);
+	gp_decoder_set_shm(g->decoder, g->region->size);
+	return true;
+}
+
+void gp_guest_set_shm(struct gp_guest *g, const char *path)
+{
+	/* Taken at the next connection. */
+	g_free(g->cfg.shm_path);
+	g->cfg.shm_path = path && *path ? g_strdup(path) : NULL;
+}
+
 static void guest_connect(struct gp_guest *g)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -326,6 +359,8 @@ static void guest_connect(struct gp_guest *g)
 		return;
 	}
 	g->decoder = gp_decoder_create();
+	if (shm_open_region(g))
+		hello.flags |= QM_GUI_HELLO_SHM;
 	g->in_watch = g_unix_fd_add(g->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
 				    in_ready, g);
 	gp_guest_send(g, QM_GUI_HELLO, 0, &hello, sizeof(hello));

@@ -23,7 +23,9 @@
 #define GP_MAX_OUTQUEUE (8u << 20)
 
 struct gp_guest;
+struct gp_region;
 struct gp_window;
+struct gp_window_shm;
 struct xkb_context;
 struct xkb_keymap;
 struct xkb_state;
@@ -96,6 +98,7 @@ struct gp_guest_config {
 	char *name;
 	uint32_t color;                         /* 0xRRGGBB */
 	char *socket_path;
+	char *shm_path;                         /* its shared region, or NULL */
 };
 
 struct gp_guest {
@@ -110,6 +113,10 @@ struct gp_guest {
 	GHashTable *windows;                    /* id -> struct gp_window */
 	GByteArray *out;                        /* queued towards the guest */
 	uint8_t *inbuf;
+	/* the shared region and its wl_shm pool, while connected (NULL:
+	 * none, pixels come through the channel) */
+	struct gp_region *region;
+	struct wl_shm_pool *pool;
 };
 
 struct gp_window {
@@ -130,6 +137,8 @@ struct gp_window {
 	struct gp_buffer *bufs[2];
 	struct wl_callback *frame_cb;
 
+	/* slots of the shared region (window-shm.c), or NULL */
+	struct gp_window_shm *shm;
 	/* the guest's buffer, as its DAMAGE messages left it */
 	uint8_t *pixels;
 	uint32_t width, height;
@@ -176,6 +185,9 @@ void gp_guest_set_color(struct gp_guest *g, uint32_t rgb);
 /* Queues a message; window 0 for the channel itself. */
 void gp_guest_send(struct gp_guest *g, enum qm_gui_msg type, uint32_t window,
 		   const void *payload, size_t len);
+/* The guest's shared region (NULL or "": none), from its next connection
+ * on. */
+void gp_guest_set_shm(struct gp_guest *g, const char *path);
 /* The keymap changed: tell every connected guest. */
 void gp_guest_send_keymap(struct gp_guest *g);
 /* Drops the connection and all windows; reconnects later unless the guest
@@ -198,6 +210,30 @@ void gp_window_commit(struct gp_window *w);
 void gp_window_request_states(struct gp_window *w, uint32_t states);
 /* Redraws the border in the guest's (new) colour. */
 void gp_window_recolor(struct gp_window *w);
+
+/* window-shm.c: content from the guest's shared region (SHM_BUFFER) */
+void gp_window_shm_buffer(struct gp_window *w, const struct gp_guest_msg *m);
+/* The content is a slot (SHM_BUFFER came after the last DAMAGE). */
+bool gp_window_shm_active(const struct gp_window *w);
+/* DAMAGE came: the proxy's own buffers show the window again. */
+void gp_window_shm_leave(struct gp_window *w);
+void gp_window_shm_resized(struct gp_window *w);
+/* In present(): attaches the pending slot (or the current one again at
+ * another visible size vw x vh) to w->content.  False when the guest was
+ * disconnected meanwhile (w is gone). */
+bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh);
+/* The host surfaces go: the wl_buffers are destroyed. */
+void gp_window_shm_finish(struct gp_window *w);
+void gp_window_shm_destroy(struct gp_window *w);
+
+/* shm-region.c: a guest's shared region (not mapped by the proxy) */
+struct gp_region {
+	int fd;
+	uint64_t size;                          /* 1..QM_GUI_MAX_SHM_SIZE */
+};
+struct gp_region *gp_region_open(const char *path, GError **error);
+void gp_region_destroy(struct gp_region *r);
+struct wl_shm_pool *gp_region_pool(struct gp_region *r, struct wl_shm *shm);
 
 /* admin.c: qmgrd's admin socket, asynchronously */
 struct gp_admin;

@@ -21,6 +21,7 @@ struct qube {
 	char *state;            /* qmgrd's: Halted, Running, ... */
 	char *label;
 	char *gui_socket;       /* "" without a GUI channel */
+	char *gui_shm;          /* "" without a shared region */
 	struct gp_guest *guest; /* in dpy->guests; NULL: none */
 	bool seen;              /* in the list being applied */
 };
@@ -46,6 +47,7 @@ static void qube_free(struct qube *v)
 	g_free(v->state);
 	g_free(v->label);
 	g_free(v->gui_socket);
+	g_free(v->gui_shm);
 	g_free(v);
 }
 
@@ -84,6 +86,7 @@ static void qube_apply(struct gp_qubes *q, struct qube *v)
 		g_ptr_array_add(q->dpy->guests, v->guest);
 	}
 	gp_guest_set_color(v->guest, rgb);
+	gp_guest_set_shm(v->guest, v->gui_shm);
 	if (!state_up(v->state)) {
 		gp_guest_stop(v->guest);
 		return;
@@ -104,6 +107,7 @@ static struct qube *qube_get(struct gp_qubes *q, const char *name)
 	v->state = g_strdup("Halted");
 	v->label = g_strdup("red");
 	v->gui_socket = g_strdup("");
+	v->gui_shm = g_strdup("");
 	g_hash_table_insert(q->qubes, v->name, v);
 	if (!gp_guest_name_ok(name))
 		g_warning("qube '%s': its windows are not shown (gui-proxy "
@@ -146,18 +150,20 @@ static void on_list(GVariant *result, const GError *error, void *data)
 	for (gsize i = 0; i < g_variant_n_children(vms); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(vms, i);
 		const char *name = NULL, *state = "Halted", *label = "red";
-		const char *gui = "";
+		const char *gui = "", *gui_shm = "";
 
 		if (!g_variant_lookup(d, "name", "&s", &name))
 			continue;
 		g_variant_lookup(d, "state", "&s", &state);
 		g_variant_lookup(d, "label", "&s", &label);
 		g_variant_lookup(d, "gui_socket", "&s", &gui);
+		g_variant_lookup(d, "gui_shm", "&s", &gui_shm);
 		struct qube *v = qube_get(q, name);
 		v->seen = true;
 		set_str(&v->state, state);
 		set_str(&v->label, label);
 		set_str(&v->gui_socket, gui);
+		set_str(&v->gui_shm, gui_shm);
 		qube_apply(q, v);
 	}
 	/* Removed while we were away. */

@@ -154,6 +154,14 @@ static void present(struct gp_window *w)
 		if (!nb)
 			return;
 	}
+	if (gp_window_shm_active(w)) {
+		if (!gp_window_shm_attach(w, vw, vh)) {
+			gp_buffer_destroy(nb);
+			return; /* disconnected: w is gone */
+		}
+		wl_surface_commit(w->content);
+		goto frame;
+	}
 	struct gp_buffer *b = free_buffer(w, vw, vh);
 	if (!b) {
 		gp_buffer_destroy(nb);
@@ -177,6 +185,7 @@ static void present(struct gp_window *w)
 	b->busy = true;
 	wl_surface_commit(w->content);
 
+frame:
 	if (nb) {
 		wl_surface_attach(w->frame, nb->buffer, 0, 0);
 		wl_surface_damage_buffer(w->frame, 0, 0, (int32_t)fw,
@@ -435,6 +444,7 @@ void gp_window_destroy_host(struct gp_window *w)
 	for (int i = 0; i < 2; i++)
 		g_clear_pointer(&w->bufs[i], gp_buffer_destroy);
 	g_clear_pointer(&w->border, gp_buffer_destroy);
+	gp_window_shm_finish(w);
 }
 
 void gp_window_destroy(struct gp_window *w)
@@ -442,6 +452,7 @@ void gp_window_destroy(struct gp_window *w)
 	if (!w)
 		return;
 	gp_window_destroy_host(w);
+	gp_window_shm_destroy(w);
 	g_free(w->pixels);
 	g_free(w->title);
 	g_free(w->app_id);
@@ -473,6 +484,7 @@ bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height)
 	w->width = width;
 	w->height = height;
 	dirty_all(w);
+	gp_window_shm_resized(w);
 	return true;
 }
 
@@ -483,6 +495,7 @@ void gp_window_damage(struct gp_window *w, const struct gp_guest_msg *m)
 
 	/* The decoder checked x + dw <= width, y + dh <= height and that
 	 * pixels holds dw * dh * 4 bytes. */
+	gp_window_shm_leave(w);
 	if (dw == 0 || dh == 0)
 		return;
 	for (uint32_t r = 0; r < dh; r++)

@@ -21,6 +21,7 @@ struct ga_link {
 	GByteArray *out;
 	size_t out_off;         /* bytes of `out` already written */
 	bool hello_seen;
+	bool host_shm;          /* HELLO: version 2 with QM_GUI_HELLO_SHM */
 	bool dead;              /* no fd, or it failed: nothing is sent */
 	bool was_full;
 	/* the owner hears of a failure from an idle callback, never inside
@@ -45,6 +46,7 @@ static void detach(struct ga_link *link)
 	link->fd = -1;
 	link->dead = true;
 	link->hello_seen = false;
+	link->host_shm = false;
 	link->was_full = false;
 	g_byte_array_set_size(link->in, 0);
 	g_byte_array_set_size(link->out, 0);
@@ -86,6 +88,11 @@ size_t ga_link_queued(const struct ga_link *link)
 bool ga_link_ready(const struct ga_link *link)
 {
 	return link->hello_seen;
+}
+
+bool ga_link_host_shm(const struct ga_link *link)
+{
+	return link->host_shm;
 }
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data);
@@ -206,7 +213,11 @@ static void handle_input(struct ga_link *link)
 		off += used;
 		if (msg.type == QM_GUI_HELLO) {
 			link->hello_seen = true;
-			g_debug("host speaks version %u", msg.u.hello.version);
+			link->host_shm =
+				msg.u.hello.version >= QM_GUI_VERSION_2 &&
+				(msg.u.hello.flags & QM_GUI_HELLO_SHM);
+			g_debug("host speaks version %u%s", msg.u.hello.version,
+				link->host_shm ? ", shared region" : "");
 			continue;
 		}
 		link->handler->message(&msg, link->data);

@@ -51,6 +51,9 @@ void ga_link_flush(struct ga_link *link);
 size_t ga_link_queued(const struct ga_link *link);
 /* The host's HELLO arrived. */
 bool ga_link_ready(const struct ga_link *link);
+/* The host speaks version 2 and has our shared region (HELLO's
+ * QM_GUI_HELLO_SHM). */
+bool ga_link_host_shm(const struct ga_link *link);
 
 /* little-endian store, for payload encoders */
 static inline void ga_put32(uint8_t *p, uint32_t v)

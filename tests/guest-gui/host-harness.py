@@ -235,8 +235,8 @@ def test_handshake(t, a):
     h = a.host
     m = h.wait(lambda m: True, 10)
     t.ok(m is not None and m.type == HELLO and
-         struct.unpack('<II', m.payload) == (1, 0),
-         'agent sends HELLO version 1 first', m)
+         struct.unpack('<II', m.payload) == (2, 0),
+         'agent sends HELLO version 2 first', m)
     h.send(HELLO, 0, struct.pack('<II', 1, 0))
 
 

@@ -662,7 +662,7 @@ static void test_decode_partial_header_needs_more(void)
 	g_assert_cmpint(gp_decoder_feed(d, b->data + b->len - 1, 1, &used, &m),
 			==, GP_DECODE_MESSAGE);
 	g_assert_cmpint(m.type, ==, QM_GUI_HELLO);
-	g_assert_cmpuint(m.hello.version, ==, 1);
+	g_assert_cmpuint(m.hello.version, ==, QM_GUI_VERSION);
 	gp_decoder_destroy(d);
 }
 
