@@ -204,8 +204,10 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 	switch (m->type) {
 	case QM_GUI_HELLO:
 		g->backoff_ms = BACKOFF_MIN_MS;
-		g_message("guest '%s' connected (protocol version %u)",
-			  g->cfg.name, m->hello.version);
+		g_message("guest '%s' connected (protocol version %u%s)",
+			  g->cfg.name, m->hello.version,
+			  g->region && m->hello.version >= QM_GUI_VERSION_2 ?
+			  ", shared region" : "");
 		break;
 	case QM_GUI_CREATE:
 		w = gp_window_create(g, m->window, m);

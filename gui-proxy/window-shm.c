@@ -166,8 +166,11 @@ void gp_window_shm_buffer(struct gp_window *w, const struct gp_guest_msg *m)
 	/* A frame not yet shown is replaced: its slot is free again. */
 	if (old)
 		old->pending = false;
-	if (!s->active)
+	if (!s->active) {
 		s->damage_all = true;   /* from the proxy's own buffers */
+		g_debug("guest '%s' window %u: frames through the shared "
+			"region", w->guest->cfg.name, w->id);
+	}
 	s->active = true;
 	g_array_append_val(s->slots, sl);
 	for (uint32_t i = 0; i < m->shm.n_rects; i++)

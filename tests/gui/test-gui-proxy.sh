@@ -9,7 +9,10 @@
 # title shown sanitized, and an oversize window, a bad DAMAGE rectangle,
 # a CREATE on an id in use, an unknown window and a flood each cost
 # only that guest its connection while the proxy and the other guests stay,
-# borders intact.  TAP output.
+# borders intact.  Guests with a shared region (--shm) draw through it;
+# a slot past its end, one the host still holds, and one whose
+# stride * height wraps 32 bits each cost that guest its connection.
+# TAP output.
 #
 #   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY
 set -u
@@ -17,19 +20,28 @@ PROXY=$1
 FAKE=$2
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..32"
+echo "1..37"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
 guests="work:green:none:00ff00 personal:blue:popups:ff00ff
 	evil-title:red:bidi-title:202020 evil-size:orange:oversize:202020
 	evil-damage:yellow:bad-damage:202020 evil-reuse:purple:id-reuse:202020
-	evil-ghost:gray:unknown-window:202020"
+	evil-ghost:gray:unknown-window:202020 shm-work:orange:none:00ffff
+	evil-shm-end:red:shm-past-end:202020 evil-shm-reuse:red:shm-reuse:202020
+	evil-shm-wrap:red:shm-wrap:202020"
 proxy_args=()
 for g in $guests; do
 	IFS=: read -r name label scenario color <<<"$g"
+	shm=()
+	if [[ $name == *shm* ]]; then
+		# a shared region of 16 MiB, the GUI user's (as qmgrd gives one)
+		truncate -s 16M "$T/$name.shm" && chown "$GUI_USER" "$T/$name.shm"
+		shm=(--shm "$T/$name.shm")
+		proxy_args+=(--shm "$name:$T/$name.shm")
+	fi
 	"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/$name.sock" --log "$T/$name.log" \
-		--color "$color" --scenario "$scenario" --wait-for "$T/go" \
+		--color "$color" --scenario "$scenario" --wait-for "$T/go" "${shm[@]}" \
 		>"$T/$name.out" 2>&1 &
 	pids+=($!)
 	declare "pid_${name//-/_}=$!"
@@ -42,7 +54,7 @@ done
 pids+=($!)
 proxy_args+=(--guest "evil-flood:black:$T/evil-flood.sock")
 for _ in $(seq 50); do
-	[ "$(cd "$T" && ls *.sock 2>/dev/null | wc -l)" -ge 8 ] && break
+	[ "$(cd "$T" && ls *.sock 2>/dev/null | wc -l)" -ge 12 ] && break
 	sleep 0.1
 done
 
@@ -70,6 +82,15 @@ if wait_for 10 border_ok "[personal] hello" 3465a4 ff00ff; then
 else
 	not_ok "personal: border in blue (#3465a4) on all four sides" "$(cat "$T/border.why")"
 fi
+# the shared region: pixels the proxy never copies, inside its border
+if wait_for 10 border_ok "[shm-work] hello" f57900 00ffff; then
+	ok "shm-work: drawn through its shared region, in its orange border ($(cat "$T/border.why"))"
+else
+	not_ok "shm-work: drawn through its shared region, in its orange border" "$(cat "$T/border.why")" \
+		"$(grep -E 'HELLO|SHM|FRAME' "$T/shm-work.log" | tail -n 5)"
+fi
+check "shm-work: 5 frames through the region, each slot named again only after SHM_RELEASE" \
+	eval 'wait_for 10 grep -q "^SHM_FRAMES 5" "$T/shm-work.log" && grep -q "^SHM_RELEASE 1 " "$T/shm-work.log"'
 check "the guest was told its content size (window minus border)" \
 	grep -qE '^CONFIGURE 1 [1-9][0-9]* [1-9][0-9]* ' "$T/work.log"
 check "the guest got FRAME_DONE for its frames" grep -q '^FRAME_DONE 1' "$T/work.log"
@@ -178,6 +199,12 @@ check "oversize window: guest dropped (7681 wide)" dropped evil-size "outside 1x
 check "DAMAGE outside the buffer: guest dropped" dropped evil-damage "outside the"
 check "CREATE of an id in use: guest dropped" dropped evil-reuse "already in use"
 check "message for an unknown window: guest dropped" dropped evil-ghost "unknown window"
+check "SHM_BUFFER past the end of the region: guest dropped" dropped evil-shm-end \
+	"SHM_BUFFER (window 1): slot .* past the end of the 16777216-byte region"
+check "SHM_BUFFER on a slot the host still holds: guest dropped" dropped evil-shm-reuse \
+	"the host still holds"
+check "SHM_BUFFER whose stride * height wraps 32 bits: guest dropped" dropped evil-shm-wrap \
+	"slot \[0, 4294967296) past the end"
 
 # the flood: full frames without waiting, then too many windows
 touch "$T/flood"
@@ -192,7 +219,7 @@ check "flood then 300 windows: guest dropped" dropped evil-flood "more than 256 
 grep '^FLOODED' "$T/evil-flood.log" | sed 's/^/# /'
 
 check "the proxy is still running" kill -0 "$proxy_pid"
-no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood)\]'; }
+no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood|shm-end|shm-reuse|shm-wrap)\]'; }
 check "the dropped guests' windows are gone" wait_for 5 no_evil_views
 check "work's window is still there" has_view "[work] hello	qmgr.work."
 check "personal's window is still there" has_view "[personal] hello	qmgr.personal."
@@ -202,7 +229,7 @@ else
 	not_ok "work's border intact after the hostile guests" "$(cat "$T/border.why")"
 fi
 check "no dropped guest was reconnected" eval \
-	'[ "$(grep -c "connected (protocol" "$T/proxy.log")" -eq 8 ]'
+	'[ "$(grep -c "connected (protocol" "$T/proxy.log")" -eq 12 ]'
 
 check "DESTROY is answered with DESTROYED" grep -q '^DESTROYED 2' "$T/personal.log"
 run swaymsg '[app_id="^qmgr\.personal\."] kill' >/dev/null
@@ -234,5 +261,5 @@ else
 fi
 check "guests see EOF when the proxy ends" wait_for 5 grep -q '^EOF' "$T/work.log"
 
-[ "$n" = 32 ] || echo "# planned 32 tests, ran $n"
+[ "$n" = 37 ] || echo "# planned 37 tests, ran $n"
 [ $fails -eq 0 ]
