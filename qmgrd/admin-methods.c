@@ -80,6 +80,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 						 "template_for_dispvms");
 	g_autofree char *netvm = qm_inventory_prop(d->inv, vm, "netvm");
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
+	g_autofree char *gui_shm = qm_inventory_prop(d->inv, vm, "gui_shm");
 	g_variant_dict_insert(&dict, "name", "s", vm->name);
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
@@ -95,6 +96,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_variant_dict_insert(&dict, "netvm", "s", netvm);
 	/* for gui-proxy, which shows the qubes' windows */
 	g_variant_dict_insert(&dict, "gui_socket", "s", gui);
+	g_variant_dict_insert(&dict, "gui_shm", "s", gui_shm);
 	g_variant_dict_insert(&dict, "memory", "u",
 			      (guint32)g_ascii_strtoull(mem, NULL, 10));
 	g_variant_dict_insert(&dict, "vcpus", "u",

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "dispvm-pool.h"
 #include "domain-xml.h"
+#include "gui-proto.h"
 #include "libvirt-conn.h"
 #include "net.h"
 #include "run.h"
@@ -148,6 +149,19 @@ static GError *error_new(const char *fmt, ...)
 	return e;
 }
 
+/* Neither a stopped qube's pixels nor a stale file stay in /dev/shm
+ * (libvirt leaves the file behind). */
+static void remove_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *name = qm_inventory_gui_shm_name(d->instance,
+							  vm->name);
+	g_autofree char *path = g_build_filename("/dev/shm", name, NULL);
+
+	if (g_unlink(path) < 0 && errno != ENOENT)
+		g_warning("%s: cannot remove %s: %s", vm->name, path,
+			  g_strerror(errno));
+}
+
 /* The domain is gone: clean up and tell everyone. */
 static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 			   const char *why)
@@ -155,6 +169,7 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 	struct runtime *rt = vm->runtime;
 
 	qm_volumes_drop_volatile(d, vm->name);
+	remove_gui_shm(d, vm);
 	qm_run_agent_gone(d, vm->name, why ? why : "the qube stopped");
 	/* Crashed stays until the next start, so users see it; a guest that
 	 * powers itself off is simply Halted. */
@@ -395,6 +410,24 @@ static void share_gui_socket(struct qmgrd *d, const struct qm_vm *vm)
 			  vm->name, path, g_strerror(errno));
 }
 
+/* QEMU made the shared GUI region's file (as its own user): the user
+ * session's gui-proxy may hand it to the compositor, which maps it
+ * read-write (libwayland maps wl_shm pools so). */
+static void share_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *path = qm_inventory_prop(d->inv, vm, "gui_shm");
+	struct group *gr = getgrnam("qmgr");
+
+	if (!*path || !g_file_test(path, G_FILE_TEST_EXISTS))
+		return;         /* started without one */
+	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0)
+		g_warning("%s: cannot give %s to group qmgr: %s", vm->name,
+			  path, g_strerror(errno));
+	if (chmod(path, 0660) < 0)
+		g_warning("%s: cannot make %s usable by group qmgr: %s",
+			  vm->name, path, g_strerror(errno));
+}
+
 static void on_created(GError *error, void *data)
 {
 	struct runtime *rt = data;
@@ -420,6 +453,7 @@ static void on_created(GError *error, void *data)
 					  start_timed_out, rt);
 	qm_net_vm_started(rt->d, vm);
 	share_gui_socket(rt->d, vm);
+	share_gui_shm(rt->d, vm);
 	g_autofree char *path = agent_socket_path(rt->d, vm->name);
 	attach_agent(rt, path);
 }
@@ -560,6 +594,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 	}
 	g_autofree char *sock = agent_socket_path(d, vm->name);
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
+	g_autofree char *gui_shm = *gui ? qm_inventory_gui_shm_name(
+		d->instance, vm->name) : NULL;
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
@@ -585,6 +621,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		.private_disk = priv,
 		.agent_socket = sock,
 		.gui_socket = *gui ? gui : NULL,
+		.gui_shm_name = gui_shm,
+		.gui_shm_mib = QM_GUI_SHM_DEFAULT_MIB,
 		.console_log = console,
 		.net_tap = net ? n.tap : NULL,
 		.net_mac = net ? n.mac : NULL,
@@ -713,6 +751,7 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_unlink(sock);
 	g_autofree char *gui = qm_inventory_gui_socket(d->paths.run, vm->name);
 	g_unlink(gui);
+	remove_gui_shm(d, vm);
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 

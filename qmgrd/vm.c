@@ -171,6 +171,9 @@ static const struct qm_prop_def prop_defs[] = {
 	  "from its next start" },
 	{ "gui_socket", QM_PROP_STRING, true,
 	  "the unix socket of its GUI channel (group qmgr; empty: no GUI)" },
+	{ "gui_shm", QM_PROP_STRING, true,
+	  "the file behind its shared GUI region, ivshmem (group qmgr, "
+	  "while it runs; empty: no GUI)" },
 	{ NULL },
 };
 
