@@ -23,6 +23,7 @@
 #define GP_MAX_OUTQUEUE (8u << 20)
 
 struct gp_guest;
+struct gp_border;
 struct gp_region;
 struct gp_window;
 struct gp_window_shm;
@@ -133,7 +134,7 @@ struct gp_window {
 	struct xdg_popup *xdg_popup;
 	struct wl_surface *content;
 	struct wl_subsurface *subsurface;
-	struct gp_buffer *border;
+	struct gp_border *border;
 	struct gp_buffer *bufs[2];
 	struct wl_callback *frame_cb;
 
@@ -211,6 +212,23 @@ void gp_window_request_states(struct gp_window *w, uint32_t states);
 /* Redraws the border in the guest's (new) colour. */
 void gp_window_recolor(struct gp_window *w);
 
+/* border.c: the ring around a window's content, in surfaces of the proxy
+ * (w->frame and sub-surfaces of it, after w->content's) */
+struct gp_border *gp_border_create(struct gp_window *w);
+void gp_border_destroy(struct gp_border *b);
+/* The ring must be drawn again for a vw x vh hole in colour rgb. */
+bool gp_border_stale(const struct gp_border *b, uint32_t vw, uint32_t vh,
+		     uint32_t rgb);
+/* Draws and attaches it (the top strip to w->frame, uncommitted; the
+ * rest shows with the frame's next commit).  False: out of memory,
+ * nothing changed. */
+bool gp_border_update(struct gp_border *b, uint32_t vw, uint32_t vh,
+		      uint32_t rgb);
+/* An opaque black underlay below the content (the content may not cover
+ * the hole opaquely), or none; shows with the frame's next commit.  False:
+ * out of memory. */
+bool gp_border_set_underlay(struct gp_border *b, bool on);
+
 /* window-shm.c: content from the guest's shared region (SHM_BUFFER) */
 void gp_window_shm_buffer(struct gp_window *w, const struct gp_guest_msg *m);
 /* The content is a slot (SHM_BUFFER came after the last DAMAGE). */
@@ -219,9 +237,11 @@ bool gp_window_shm_active(const struct gp_window *w);
 void gp_window_shm_leave(struct gp_window *w);
 void gp_window_shm_resized(struct gp_window *w);
 /* In present(): attaches the pending slot (or the current one again at
- * another visible size vw x vh) to w->content.  False when the guest was
+ * another visible size vw x vh) to w->content; *covers: the content
+ * shown is the whole vw x vh hole.  False when the guest was
  * disconnected meanwhile (w is gone). */
-bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh);
+bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh,
+			  bool *covers);
 /* The host surfaces go: the wl_buffers are destroyed. */
 void gp_window_shm_finish(struct gp_window *w);
 void gp_window_shm_destroy(struct gp_window *w);

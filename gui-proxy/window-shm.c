@@ -220,17 +220,21 @@ void gp_window_shm_resized(struct gp_window *w)
 	slots_settle(s);
 }
 
-bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh)
+bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh,
+			  bool *covers)
 {
 	struct gp_window_shm *s = w->shm;
 	struct gp_guest *g = w->guest;
 	struct slot *p = slot_pending(s), *cur = slot_current(s);
 	struct slot *use = p ? p : cur;
 
+	*covers = s->shown && s->shown->width == vw &&
+		  s->shown->height == vh;
 	if (!use || !g->pool)
 		return true;    /* nothing to show yet: the frame alone */
 	/* Never beyond the slot the decoder checked, nor the hole. */
 	uint32_t bw = MIN(vw, use->width), bh = MIN(vh, use->height);
+	*covers = bw == vw && bh == vh;
 	if (!p && s->shown && s->shown->offset == use->offset &&
 	    s->shown->width == bw && s->shown->height == bh)
 		return true;    /* the same buffer stays */
