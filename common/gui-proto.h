@@ -64,12 +64,14 @@ enum qm_gui_version {
 /* The shared region (version 2): at most this large (one wl_shm pool,
  * whose size is an int32_t), a slot's offset a multiple of
  * QM_GUI_SHM_ALIGN and its stride of 4, at most QM_GUI_MAX_SHM_RECTS damage rectangles per
- * SHM_BUFFER, and at most QM_GUI_MAX_SHM_HELD buffers held by the host
- * at once per guest (two per window are enough: one shown, one next). */
+ * SHM_BUFFER, and at most QM_GUI_MAX_SHM_HELD slots held by the host
+ * at once per guest (a window needs two, one shown and one next, and
+ * briefly two more of its old size after a resize; a guest at the limit
+ * sends DAMAGE instead). */
 #define QM_GUI_MAX_SHM_SIZE (1ull << 30)
 #define QM_GUI_SHM_ALIGN 64u
 #define QM_GUI_MAX_SHM_RECTS 16u
-#define QM_GUI_MAX_SHM_HELD 64u
+#define QM_GUI_MAX_SHM_HELD (4u * QM_GUI_MAX_WINDOWS)
 /* The region's size qmgrd gives a qube (ivshmem wants a power of two). */
 #define QM_GUI_SHM_DEFAULT_MIB 64u
 /* The largest payload of any message: a full-size DAMAGE. */

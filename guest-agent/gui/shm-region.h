@@ -17,6 +17,7 @@ struct ga_region {
 	uint8_t *data;
 	size_t size;            /* at most QM_GUI_MAX_SHM_SIZE is used */
 	void *blocks;           /* GArray of used blocks, by offset */
+	unsigned held;          /* slots the host holds, all windows */
 };
 
 /* The resource2 file of the first ivshmem-plain device, or NULL. */

@@ -93,17 +93,20 @@ enum ga_shm_result ga_window_shm_send(struct ga_window *w,
 	struct ga_window_shm *s = shm_get(w);
 	if ((s->width != w->width || s->height != w->height ||
 	     !s->slot[0].allocated) && !slots_make(w)) {
+		/* s->used stays: the first DAMAGE is then whole */
 		if (s->used)
 			g_message("window %u: %ux%u does not fit in the shared "
 				  "region twice; frames go through the stream",
 				  w->id, w->width, w->height);
-		s->used = false;
 		return GA_SHM_UNUSED;
 	}
 	struct slot *sl = !s->slot[0].held ? &s->slot[0] :
 			  !s->slot[1].held ? &s->slot[1] : NULL;
 	if (sl == NULL)
 		return GA_SHM_WAIT;
+	/* the host refuses more (many windows, resized while held) */
+	if (server->region->held >= QM_GUI_MAX_SHM_HELD)
+		return GA_SHM_UNUSED;
 
 	/* What changed since this slot was written: its stale part and this
 	 * frame's damage; the other slot goes stale by this frame. */
@@ -144,6 +147,7 @@ enum ga_shm_result ga_window_shm_send(struct ga_window *w,
 		ga_put32(p + 12, (uint32_t)damage->r[i].height);
 	}
 	sl->held = true;
+	server->region->held++;
 	s->used = true;
 	return GA_SHM_SENT;
 }
@@ -167,6 +171,7 @@ void ga_window_shm_release(struct ga_window *w, uint32_t offset)
 		if (s->slot[i].allocated && s->slot[i].offset == offset &&
 		    s->slot[i].held) {
 			s->slot[i].held = false;
+			w->server->region->held--;
 			return;
 		}
 	}
@@ -174,6 +179,7 @@ void ga_window_shm_release(struct ga_window *w, uint32_t offset)
 		if (g_array_index(s->retired, uint32_t, i) == offset) {
 			g_array_remove_index_fast(s->retired, i);
 			ga_region_free(w->server->region, offset);
+			w->server->region->held--;
 			return;
 		}
 	}
@@ -188,12 +194,18 @@ void ga_window_shm_host_lost(struct ga_window *w)
 
 	if (s == NULL)
 		return;
-	for (guint i = 0; i < s->retired->len; i++)
-		ga_region_free(w->server->region,
-			       g_array_index(s->retired, uint32_t, i));
+	struct ga_region *r = w->server->region;
+
+	for (guint i = 0; i < s->retired->len; i++) {
+		ga_region_free(r, g_array_index(s->retired, uint32_t, i));
+		r->held--;
+	}
 	g_array_set_size(s->retired, 0);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		if (s->slot[i].held)
+			r->held--;
 		s->slot[i].held = false;
+	}
 	/* the next host sees the whole window anyway (announce) */
 	s->used = false;
 }

@@ -408,6 +408,30 @@ static void test_shm_slot_free_after_release(void)
 	gp_decoder_destroy(d);
 }
 
+/* QM_GUI_MAX_SHM_HELD slots may be held at once (4 for each of the
+ * QM_GUI_MAX_WINDOWS windows), not one more. */
+static void test_shm_held_limit(void)
+{
+	g_autoptr(GByteArray) b = g_byte_array_new();
+	struct gp_decoder *d = decoder_with_region();
+	uint32_t offset = 0;
+	unsigned int n;
+
+	put_hello(b, QM_GUI_VERSION_2);
+	for (uint32_t id = 1; id <= QM_GUI_MAX_WINDOWS; id++) {
+		put_create(b, id, 0, 1, 1);
+		for (int i = 0; i < 4; i++, offset += 64)
+			put_shm(b, id, offset, 1, 1, 4, QM_GUI_FORMAT_XRGB8888,
+				0, NULL, 0);
+	}
+	g_assert_cmpint(feed(d, b, &n, NULL), ==, GP_DECODE_MESSAGE);
+	g_assert_cmpuint(gp_decoder_shm_held(d), ==, QM_GUI_MAX_SHM_HELD);
+	g_byte_array_set_size(b, 0);
+	put_shm(b, 1, offset, 1, 1, 4, QM_GUI_FORMAT_XRGB8888, 0, NULL, 0);
+	assert_violation(d, b, "more than 1024 slots held");
+	gp_decoder_destroy(d);
+}
+
 /* DESTROY drops the window's slots: another window may use them. */
 static void test_shm_destroy_frees_slots(void)
 {
@@ -440,6 +464,8 @@ int main(int argc, char **argv)
 			test_shm_refused_in_version_1);
 	g_test_add_func("/gui/decode-shm/accepts/version-is-the-lower",
 			test_version_is_the_lower);
+	g_test_add_func("/gui/decode-shm/refuses/more-slots-held-than-the-limit",
+			test_shm_held_limit);
 	g_test_add_func("/gui/decode-shm/accepts/fields",
 			test_shm_fields);
 	g_test_add_func("/gui/decode-shm/accepts/slot-free-after-release",
