@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A guest window on the host: the proxy's own surface (xdg_toplevel or
- * xdg_popup) carrying the border, and an inset sub-surface with the
- * guest's pixels.
+ * xdg_popup) carrying the border's top strip, the other strips
+ * (border.c), and an inset sub-surface with the guest's pixels.
  *
- * Why the guest cannot cover the border: the sub-surface sits at
- * (GP_BORDER, GP_BORDER) and its buffer is always the visible content
- * size, while the frame surface's buffer is that size plus GP_BORDER on
- * every side; both are committed together (a synchronized sub-surface
- * applies its state with its parent's commit).  The proxy chooses every
- * size, position, buffer and role here; the guest only supplies pixels,
- * which are copied into the proxy's own buffers.
+ * Why the guest cannot cover the border: the content sub-surface sits at
+ * (GP_BORDER, GP_BORDER) and its buffer is never larger than the visible
+ * content size (the hole), while the strips surround that hole and are
+ * stacked above the content; all are committed together (synchronized
+ * sub-surfaces apply their state with their parent's commit).  The proxy
+ * chooses every size, position, buffer and role here; the guest only
+ * supplies pixels, copied into the proxy's own buffers or, from a shared
+ * region, shown from slots the decoder checked (window-shm.c).
  */
 #include <string.h>
 
