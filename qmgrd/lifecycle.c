@@ -4,6 +4,7 @@
 #include "lifecycle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <grp.h>
 #include <glib/gstdio.h>
@@ -410,22 +411,56 @@ static void share_gui_socket(struct qmgrd *d, const struct qm_vm *vm)
 			  vm->name, path, g_strerror(errno));
 }
 
+/* The user QEMU runs the qube as (its process in libvirt's pid file),
+ * or -1 when that cannot be told (another libvirt driver). */
+static uid_t qemu_uid(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *dom = qm_libvirt_domain_name(d, vm->name);
+	g_autofree char *pidfile = g_strdup_printf("/run/libvirt/qemu/%s.pid",
+						   dom);
+	g_autofree char *pid = NULL;
+	struct stat st;
+
+	if (!g_file_get_contents(pidfile, &pid, NULL, NULL))
+		return (uid_t)-1;
+	g_autofree char *proc = g_strdup_printf("/proc/%s", g_strstrip(pid));
+	return stat(proc, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
 /* QEMU made the shared GUI region's file (as its own user): the user
  * session's gui-proxy may hand it to the compositor, which maps it
- * read-write (libwayland maps wl_shm pools so). */
+ * read-write (libwayland maps wl_shm pools so).  /dev/shm is everyone's:
+ * a file someone else made under that name first (QEMU opens an
+ * existing one) is not shared, and said loudly. */
 static void share_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
 {
 	g_autofree char *path = qm_inventory_prop(d->inv, vm, "gui_shm");
 	struct group *gr = getgrnam("qmgr");
+	uid_t qemu = qemu_uid(d, vm);
+	struct stat st = { 0 };
+	int fd;
 
-	if (!*path || !g_file_test(path, G_FILE_TEST_EXISTS))
+	if (!*path)
+		return;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return;         /* started without one */
-	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (qemu != (uid_t)-1 && st.st_uid != qemu)) {
+		g_warning("%s: %s is not a file of QEMU's (owner uid %u, QEMU "
+			  "runs as %d): not shared with gui-proxy; whoever made "
+			  "it may see the qube's windows — restart the qube",
+			  vm->name, path, (unsigned)st.st_uid, (int)qemu);
+		close(fd);
+		return;
+	}
+	if (gr != NULL && fchown(fd, (uid_t)-1, gr->gr_gid) < 0)
 		g_warning("%s: cannot give %s to group qmgr: %s", vm->name,
 			  path, g_strerror(errno));
-	if (chmod(path, 0660) < 0)
+	if (fchmod(fd, 0660) < 0)
 		g_warning("%s: cannot make %s usable by group qmgr: %s",
 			  vm->name, path, g_strerror(errno));
+	close(fd);
 }
 
 static void on_created(GError *error, void *data)
