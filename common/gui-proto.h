@@ -21,6 +21,14 @@
  * (XRGB8888 when the window is opaque).  The host keeps its own copy of
  * each window's buffer and copies the rectangle in after checking it
  * lies inside.
+ *
+ * Version 2 adds a second way for pixels: a shared memory region (QEMU's
+ * ivshmem-plain device, BAR2 in the guest; a file on the host) into which
+ * the guest copies a window's frame, and SHM_BUFFER naming where it is.
+ * The host hands the region to its compositor as one wl_shm pool, so the
+ * pixels are not copied on the host at all.  The host tells in its HELLO
+ * (QM_GUI_HELLO_SHM) whether it has the region; the guest falls back to
+ * DAMAGE when it has none, the host did not offer it, or no slot is free.
  */
 #pragma once
 
@@ -39,7 +47,9 @@ enum qm_gui_version {
 	QM_GUI_VERSION_1 = 1,
 	/* 2: QM_GUI_CREATE_GRAB */
 	QM_GUI_VERSION_2 = 2,
-	QM_GUI_VERSION = QM_GUI_VERSION_2,
+	/* 3: HELLO's QM_GUI_HELLO_SHM, SHM_BUFFER, SHM_RELEASE */
+	QM_GUI_VERSION_3 = 3,
+	QM_GUI_VERSION = QM_GUI_VERSION_3,
 };
 
 /* ---- limits (checked by the host on every guest message) ---- */
@@ -55,6 +65,19 @@ enum qm_gui_version {
  * over its live windows): the host refuses more, so a guest must not
  * ask for it (two full-size windows fit, not three). */
 #define QM_GUI_MAX_BUFFER_BYTES (256ull << 20)
+/* The shared region (version 3): at most this large (one wl_shm pool,
+ * whose size is an int32_t), a slot's offset a multiple of
+ * QM_GUI_SHM_ALIGN and its stride of 4, at most QM_GUI_MAX_SHM_RECTS damage rectangles per
+ * SHM_BUFFER, and at most QM_GUI_MAX_SHM_HELD slots held by the host
+ * at once per guest (a window needs two, one shown and one next, and
+ * briefly two more of its old size after a resize; a guest at the limit
+ * sends DAMAGE instead). */
+#define QM_GUI_MAX_SHM_SIZE (1ull << 30)
+#define QM_GUI_SHM_ALIGN 64u
+#define QM_GUI_MAX_SHM_RECTS 16u
+#define QM_GUI_MAX_SHM_HELD (4u * QM_GUI_MAX_WINDOWS)
+/* The region's size qmgrd gives a qube (ivshmem wants a power of two). */
+#define QM_GUI_SHM_DEFAULT_MIB 64u
 /* The largest payload of any message: a full-size DAMAGE. */
 #define QM_GUI_PAYLOAD_MAX \
 	(16u + QM_GUI_MAX_WIDTH * QM_GUI_MAX_HEIGHT * 4u)
@@ -102,6 +125,19 @@ enum qm_gui_msg {
 	/* the guest's clipboard, answering CLIPBOARD_REQUEST: bytes of
 	 * text/plain;charset=utf-8, at most QM_GUI_MAX_CLIPBOARD; window 0 */
 	QM_GUI_CLIPBOARD_DATA = 109,
+	/* version 3, only when the host's HELLO had QM_GUI_HELLO_SHM: the
+	 * window's buffer is now the slot of the shared region described by
+	 * struct qm_gui_shm_buffer (its size the window's current buffer
+	 * size, its format the window's: ARGB8888 with CREATE_ALPHA, else
+	 * XRGB8888), then n_rects struct qm_gui_rect saying what changed
+	 * since the window's last buffer.  Shown at the next COMMIT, like
+	 * DAMAGE.  The slot [offset, offset + stride * height) belongs to
+	 * the host until it answers SHM_RELEASE for that offset: the guest
+	 * must not name a slot overlapping one the host holds, and should
+	 * not write it meanwhile (it would only tear its own window).  A
+	 * DAMAGE after SHM_BUFFER frames must cover the whole buffer: the
+	 * host's own copy of the window is not updated by SHM_BUFFER. */
+	QM_GUI_SHM_BUFFER = 110,
 
 	/* ---- host -> guest (2xx) ---- */
 	/* the host's window size and state for the window's content (the
@@ -137,11 +173,23 @@ enum qm_gui_msg {
 	QM_GUI_CLIPBOARD_REQUEST = 213,
 	/* set the guest's clipboard: bytes as CLIPBOARD_DATA; window 0 */
 	QM_GUI_CLIPBOARD_SET = 214,
+	/* version 3: the host no longer reads the slot at
+	 * struct qm_gui_shm_release.offset of the window's SHM_BUFFER (its
+	 * compositor released it, a later SHM_BUFFER replaced it before it
+	 * was shown, or the window went) */
+	QM_GUI_SHM_RELEASE = 215,
+};
+
+enum qm_gui_hello_flags {
+	/* host -> guest, version 3: the host has the guest's shared region
+	 * and takes SHM_BUFFER */
+	QM_GUI_HELLO_SHM = 1u << 0,
 };
 
 struct qm_gui_hello {
 	uint32_t version;       /* enum qm_gui_version */
-	uint32_t flags;         /* 0 */
+	uint32_t flags;         /* enum qm_gui_hello_flags; ignored when
+				 * unknown */
 };
 _Static_assert(sizeof(struct qm_gui_hello) == 8, "hello");
 
@@ -181,6 +229,26 @@ enum qm_gui_state {
 	QM_GUI_STATE_MINIMIZED = 1u << 3,       /* guest -> host only */
 };
 #define QM_GUI_STATE_MASK 0xfu
+
+/* Pixel formats of SHM_BUFFER: wl_shm's codes. */
+enum qm_gui_format {
+	QM_GUI_FORMAT_ARGB8888 = 0,
+	QM_GUI_FORMAT_XRGB8888 = 1,
+};
+
+struct qm_gui_shm_buffer {
+	uint32_t offset;        /* into the region, QM_GUI_SHM_ALIGN-aligned */
+	uint32_t width, height; /* the window's current buffer size */
+	uint32_t stride;        /* >= width * 4, a multiple of 4 */
+	uint32_t format;        /* enum qm_gui_format */
+	uint32_t n_rects;       /* 0..QM_GUI_MAX_SHM_RECTS */
+};
+_Static_assert(sizeof(struct qm_gui_shm_buffer) == 24, "shm_buffer");
+
+struct qm_gui_shm_release {
+	uint32_t offset;        /* as in the window's SHM_BUFFER */
+};
+_Static_assert(sizeof(struct qm_gui_shm_release) == 4, "shm_release");
 
 struct qm_gui_states {
 	uint32_t states;        /* enum qm_gui_state */

@@ -13,12 +13,14 @@
 #include <glib.h>
 
 #include "guest-decode.h"
+#include "guest-decode-shm.h"
 
 struct gp_decoder {
 	GHashTable *windows;            /* id -> struct gp_window_info */
 	uint64_t buffer_bytes;          /* live windows' w * h * 4 */
 	bool hello_seen;
 	uint32_t version;               /* spoken: the lower of both */
+	struct gp_decode_shm *shm;      /* NULL: no shared region */
 	unsigned int clipboard_expected;
 	char *violation;
 
@@ -58,6 +60,7 @@ static const char *type_name(uint32_t type)
 	case QM_GUI_REQUEST_STATES: return "REQUEST_STATES";
 	case QM_GUI_CURSOR: return "CURSOR";
 	case QM_GUI_CLIPBOARD_DATA: return "CLIPBOARD_DATA";
+	case QM_GUI_SHM_BUFFER: return "SHM_BUFFER";
 	default: return NULL;
 	}
 }
@@ -97,6 +100,7 @@ void gp_decoder_destroy(struct gp_decoder *d)
 	if (!d)
 		return;
 	g_hash_table_destroy(d->windows);
+	gp_decode_shm_destroy(d->shm);
 	g_free(d->violation);
 	g_free(d->payload);
 	g_free(d->text);
@@ -138,6 +142,28 @@ bool gp_decoder_window_release(struct gp_decoder *d, uint32_t id)
 		return false;
 	g_hash_table_remove(d->windows, GUINT_TO_POINTER(id));
 	return true;
+}
+
+void gp_decoder_set_shm(struct gp_decoder *d, uint64_t region_size)
+{
+	g_assert(!d->hello_seen && !d->shm);
+	d->shm = gp_decode_shm_create(region_size);
+}
+
+bool gp_decoder_shm_release(struct gp_decoder *d, uint32_t window,
+			    uint32_t offset)
+{
+	return d->shm && gp_decode_shm_release(d->shm, window, offset);
+}
+
+unsigned int gp_decoder_shm_held(const struct gp_decoder *d)
+{
+	return d->shm ? gp_decode_shm_held(d->shm) : 0;
+}
+
+uint32_t gp_decoder_version(const struct gp_decoder *d)
+{
+	return d->version;
 }
 
 void gp_decoder_expect_clipboard(struct gp_decoder *d)
@@ -248,10 +274,13 @@ static enum gp_decode_status check_header(struct gp_decoder *d)
 
 	if (h->magic != QM_GUI_MAGIC)
 		return violate(d, "bad magic 0x%08x", h->magic);
-	if (!type_name(h->type))
+	if (!type_name(h->type) ||
+	    (h->type == QM_GUI_SHM_BUFFER && d->version < QM_GUI_VERSION_3))
 		return violate(d, "message type %u is not one a guest sends "
 			       "in version %u", h->type,
 			       d->hello_seen ? d->version : QM_GUI_VERSION_1);
+	if (h->type == QM_GUI_SHM_BUFFER && !d->shm)
+		return violate(d, "no shared region was offered");
 	if (!d->hello_seen && h->type != QM_GUI_HELLO)
 		return violate(d, "the first message must be HELLO");
 	if (d->hello_seen && h->type == QM_GUI_HELLO)
@@ -326,6 +355,13 @@ static enum gp_decode_status check_header(struct gp_decoder *d)
 		if (d->clipboard_expected == 0)
 			return violate(d, "clipboard data nobody asked for");
 		max = QM_GUI_MAX_CLIPBOARD;
+		break;
+	case QM_GUI_SHM_BUFFER:
+		if (h->length < sizeof(struct qm_gui_shm_buffer))
+			return violate(d, "payload of %u bytes is too short",
+				       h->length);
+		max = sizeof(struct qm_gui_shm_buffer) +
+		      QM_GUI_MAX_SHM_RECTS * sizeof(struct qm_gui_rect);
 		break;
 	default:
 		g_assert_not_reached();
@@ -404,6 +440,7 @@ static enum gp_decode_status decode_create(struct gp_decoder *d,
 	w->id = d->hdr.window;
 	w->parent = popup ? untrusted_parent : 0;
 	w->popup = popup;
+	w->alpha = untrusted_flags & QM_GUI_CREATE_ALPHA;
 	w->width = untrusted_w;
 	w->height = untrusted_h;
 	g_hash_table_insert(d->windows, GUINT_TO_POINTER(w->id), w);
@@ -448,6 +485,9 @@ static enum gp_decode_status decode_payload(struct gp_decoder *d,
 	case QM_GUI_DESTROY:
 		w->destroying = true;
 		d->buffer_bytes -= buffer_bytes(w->width, w->height);
+		/* The host drops the window's buffers with it. */
+		if (d->shm)
+			gp_decode_shm_forget_window(d->shm, w->id);
 		return GP_DECODE_MESSAGE;
 	case QM_GUI_TITLE:
 		d->text = gp_sanitize_title(p, len);
@@ -545,6 +585,14 @@ static enum gp_decode_status decode_payload(struct gp_decoder *d,
 		out->clipboard.data = p;
 		out->clipboard.len = len;
 		return GP_DECODE_MESSAGE;
+	case QM_GUI_SHM_BUFFER: {
+		g_autofree char *why = gp_decode_shm_buffer(d->shm, w, p, len,
+							    out);
+
+		if (why)
+			return violate(d, "%s", why);
+		return GP_DECODE_MESSAGE;
+	}
 	default:
 		g_assert_not_reached();
 	}

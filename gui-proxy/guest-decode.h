@@ -89,6 +89,17 @@ struct gp_guest_msg {
 			const uint8_t *data;
 			size_t len;
 		} clipboard;
+		/* SHM_BUFFER (version 3): the slot
+		 * [offset, offset + stride * height) lies inside the region,
+		 * offset is QM_GUI_SHM_ALIGN-aligned, stride >= width * 4 and
+		 * a multiple of 4, width x height and format are the
+		 * window's, no slot the host holds overlaps it (it is held
+		 * now, until gp_decoder_shm_release()); rects lie inside */
+		struct {
+			uint32_t offset, width, height, stride, format;
+			uint32_t n_rects;
+			struct qm_gui_rect rects[QM_GUI_MAX_SHM_RECTS];
+		} shm;
 	};
 };
 
@@ -97,6 +108,7 @@ struct gp_window_info {
 	uint32_t id;
 	uint32_t parent;        /* 0 for toplevels */
 	bool popup;
+	bool alpha;             /* CREATE_ALPHA: ARGB8888, else XRGB8888 */
 	bool destroying;        /* DESTROY seen, DESTROYED not yet sent */
 	uint32_t width, height; /* current buffer size */
 };
@@ -128,6 +140,19 @@ bool gp_decoder_window_release(struct gp_decoder *d, uint32_t id);
 /* The host sent CLIPBOARD_REQUEST: one CLIPBOARD_DATA is now allowed
  * (an unrequested one is a violation). */
 void gp_decoder_expect_clipboard(struct gp_decoder *d);
+
+/* The guest's shared region (1..QM_GUI_MAX_SHM_SIZE bytes), before the
+ * first feed: SHM_BUFFER is then allowed in version 3.  Without it, an
+ * SHM_BUFFER is a violation. */
+void gp_decoder_set_shm(struct gp_decoder *d, uint64_t region_size);
+/* The host no longer reads the window's slot at `offset`: the guest may
+ * name it again.  False if no such slot was held (a bug in the caller). */
+bool gp_decoder_shm_release(struct gp_decoder *d, uint32_t window,
+			    uint32_t offset);
+/* Slots held over all windows. */
+unsigned int gp_decoder_shm_held(const struct gp_decoder *d);
+/* The version both speak (HELLO seen): the lower of the two. */
+uint32_t gp_decoder_version(const struct gp_decoder *d);
 
 /* The decoder's view of a window, or NULL if the id is not in use. */
 const struct gp_window_info *gp_decoder_window(const struct gp_decoder *d,

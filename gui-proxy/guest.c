@@ -31,6 +31,7 @@ struct gp_guest *gp_guest_create(struct gp_display *dpy,
 	g->cfg.name = g_strdup(cfg->name);
 	g->cfg.color = cfg->color;
 	g->cfg.socket_path = g_strdup(cfg->socket_path);
+	g->cfg.shm_path = g_strdup(cfg->shm_path);
 	g->fd = -1;
 	g->backoff_ms = BACKOFF_MIN_MS;
 	g->windows = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -73,6 +74,8 @@ static void close_channel(struct gp_guest *g)
 	g->cursor.window = 0;
 	g->cursor.gen++;
 	g_clear_pointer(&g->decoder, gp_decoder_destroy);
+	g_clear_pointer(&g->pool, wl_shm_pool_destroy);
+	g_clear_pointer(&g->region, gp_region_destroy);
 }
 
 void gp_guest_destroy(struct gp_guest *g)
@@ -208,8 +211,10 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 	switch (m->type) {
 	case QM_GUI_HELLO:
 		g->backoff_ms = BACKOFF_MIN_MS;
-		g_message("guest '%s' connected (protocol version %u)",
-			  g->cfg.name, m->hello.version);
+		g_message("guest '%s' connected (protocol version %u%s)",
+			  g->cfg.name, m->hello.version,
+			  g->region && m->hello.version >= QM_GUI_VERSION_3 ?
+			  ", shared region" : "");
 		break;
 	case QM_GUI_CREATE:
 		w = gp_window_create(g, m->window, m);
@@ -272,6 +277,9 @@ static void handle(struct gp_guest *g, const struct gp_guest_msg *m)
 		/* Only ever in answer to the user's Ctrl-Shift-C. */
 		gp_clipboard_received(g, m->clipboard.data, m->clipboard.len);
 		break;
+	case QM_GUI_SHM_BUFFER:
+		gp_window_shm_buffer(w, m);
+		break;
 	default:
 		g_assert_not_reached();
 	}
@@ -325,6 +333,33 @@ static gboolean in_ready(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The shared region, opened afresh for each connection (QEMU makes its
+ * file anew at each start of the qube).  Without it the pixels come
+ * through the channel. */
+static bool shm_open_region(struct gp_guest *g)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!g->cfg.shm_path || !g->dpy->shm)
+		return false;
+	g->region = gp_region_open(g->cfg.shm_path, &err);
+	if (!g->region) {
+		g_warning("guest '%s': %s; its pixels come through the channel",
+			  g->cfg.name, err->message);
+		return false;
+	}
+	g->pool = gp_region_pool(g->region, g->dpy->shm);
+	gp_decoder_set_shm(g->decoder, g->region->size);
+	return true;
+}
+
+void gp_guest_set_shm(struct gp_guest *g, const char *path)
+{
+	/* Taken at the next connection. */
+	g_free(g->cfg.shm_path);
+	g->cfg.shm_path = path && *path ? g_strdup(path) : NULL;
+}
+
 static void guest_connect(struct gp_guest *g)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -347,6 +382,8 @@ static void guest_connect(struct gp_guest *g)
 		return;
 	}
 	g->decoder = gp_decoder_create();
+	if (shm_open_region(g))
+		hello.flags |= QM_GUI_HELLO_SHM;
 	g->in_watch = g_unix_fd_add(g->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
 				    in_ready, g);
 	gp_guest_send(g, QM_GUI_HELLO, 0, &hello, sizeof(hello));
@@ -454,6 +491,9 @@ void gp_guest_display_lost(struct gp_guest *g)
 		}
 		gp_window_host_lost(w);
 	}
+	/* The shared region's pool was that compositor's (its buffers went
+	 * with the windows' hosts); the next one gets a pool of its own. */
+	g_clear_pointer(&g->pool, wl_shm_pool_destroy);
 	/* The guest's apps close the popups the compositor took away, and
 	 * their last frame is answered (the guest may be dropped by a send:
 	 * then its windows are gone). */
@@ -472,6 +512,8 @@ void gp_guest_display_restored(struct gp_guest *g)
 	GHashTableIter it;
 	gpointer value;
 
+	if (g->region && !g->pool)
+		g->pool = gp_region_pool(g->region, g->dpy->shm);
 	g_hash_table_iter_init(&it, g->windows);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		gp_window_host_restore(value);

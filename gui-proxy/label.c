@@ -52,4 +52,5 @@ void gp_guest_config_finish(struct gp_guest_config *cfg)
 {
 	g_clear_pointer(&cfg->name, g_free);
 	g_clear_pointer(&cfg->socket_path, g_free);
+	g_clear_pointer(&cfg->shm_path, g_free);
 }

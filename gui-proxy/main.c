@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib-unix.h>
 
 #include "config.h"
@@ -22,12 +23,16 @@ static gboolean on_signal(gpointer data)
 int main(int argc, char **argv)
 {
 	g_auto(GStrv) guest_args = NULL;
+	g_auto(GStrv) shm_args = NULL;
 	g_autofree char *admin_path = NULL;
 	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{ "guest", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &guest_args,
 		  "A guest's GUI channel (repeatable; then the qubes are "
 		  "not learnt from qmgrd)", "NAME:COLOR:SOCKET" },
+		{ "shm", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &shm_args,
+		  "The shared memory region of a --guest (repeatable): "
+		  "its windows' pixels come through it", "NAME:PATH" },
 		{ "admin-socket", 0, 0, G_OPTION_ARG_FILENAME, &admin_path,
 		  "qmgrd's admin socket (default: as the qvm-* tools)",
 		  "PATH" },
@@ -86,6 +91,26 @@ int main(int argc, char **argv)
 		}
 		g_ptr_array_add(dpy.guests, gp_guest_create(&dpy, &cfg));
 		gp_guest_config_finish(&cfg);
+	}
+
+	for (char **a = shm_args; a && *a; a++) {
+		const char *colon = strchr(*a, ':');
+		struct gp_guest *g = NULL;
+
+		for (guint i = 0; colon && i < dpy.guests->len; i++) {
+			struct gp_guest *o = g_ptr_array_index(dpy.guests, i);
+
+			if (strlen(o->cfg.name) == (size_t)(colon - *a) &&
+			    strncmp(o->cfg.name, *a, (size_t)(colon - *a)) == 0)
+				g = o;
+		}
+		if (!g || colon[1] == '\0') {
+			g_printerr("gui-proxy: --shm '%s': expected NAME:PATH "
+				   "with NAME given to --guest\n", *a);
+			ret = 2;
+			goto out;
+		}
+		gp_guest_set_shm(g, colon + 1);
 	}
 
 	/* With --guest, qmgrd is asked only when named (the clipboard's

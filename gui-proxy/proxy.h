@@ -29,8 +29,11 @@
 #define GP_MAX_OUTQUEUE (8u << 20)
 
 struct gp_guest;
+struct gp_border;
+struct gp_region;
 struct gp_window;
 struct gp_notify;
+struct gp_window_shm;
 struct xkb_context;
 struct xkb_keymap;
 struct xkb_state;
@@ -125,6 +128,7 @@ struct gp_guest_config {
 	char *name;
 	uint32_t color;                         /* 0xRRGGBB */
 	char *socket_path;
+	char *shm_path;                         /* its shared region, or NULL */
 };
 
 struct gp_guest {
@@ -149,6 +153,10 @@ struct gp_guest {
 		uint8_t *pixels;
 		uint32_t gen;                   /* +1 at each CURSOR */
 	} cursor;
+	/* the shared region and its wl_shm pool, while connected (NULL:
+	 * none, pixels come through the channel) */
+	struct gp_region *region;
+	struct wl_shm_pool *pool;
 };
 
 struct gp_window {
@@ -166,10 +174,12 @@ struct gp_window {
 	struct xdg_popup *xdg_popup;
 	struct wl_surface *content;
 	struct wl_subsurface *subsurface;
-	struct gp_buffer *border;
+	struct gp_border *border;
 	struct gp_buffer *bufs[2];
 	struct wl_callback *frame_cb;
 
+	/* slots of the shared region (window-shm.c), or NULL */
+	struct gp_window_shm *shm;
 	/* the guest's buffer, as its DAMAGE messages left it */
 	uint8_t *pixels;
 	uint32_t width, height;
@@ -230,6 +240,9 @@ void gp_guest_set_allow_fullscreen(struct gp_guest *g, bool allow);
 /* Queues a message; window 0 for the channel itself. */
 void gp_guest_send(struct gp_guest *g, enum qm_gui_msg type, uint32_t window,
 		   const void *payload, size_t len);
+/* The guest's shared region (NULL or "": none), from its next connection
+ * on. */
+void gp_guest_set_shm(struct gp_guest *g, const char *path);
 /* The keymap changed: tell every connected guest. */
 void gp_guest_send_keymap(struct gp_guest *g);
 /* Drops the connection and all windows; reconnects later unless the guest
@@ -265,6 +278,78 @@ void gp_window_recolor(struct gp_window *w);
 bool gp_window_leave_fullscreen(struct gp_window *w);
 /* The guest's fullscreen setting changed: applied to its windows. */
 void gp_window_apply_states(struct gp_window *w);
+
+/* border.c: the ring around a window's content, in surfaces of the proxy
+ * (w->frame and sub-surfaces of it, after w->content's) */
+struct gp_border *gp_border_create(struct gp_window *w);
+void gp_border_destroy(struct gp_border *b);
+/* The ring must be drawn again for a vw x vh hole in colour rgb. */
+bool gp_border_stale(const struct gp_border *b, uint32_t vw, uint32_t vh,
+		     uint32_t rgb);
+/* Draws and attaches it (the top strip to w->frame, uncommitted; the
+ * rest shows with the frame's next commit).  False: out of memory,
+ * nothing changed. */
+bool gp_border_update(struct gp_border *b, uint32_t vw, uint32_t vh,
+		      uint32_t rgb);
+/* An opaque black underlay below the content (the content may not cover
+ * the hole opaquely), or none; shows with the frame's next commit.  False:
+ * out of memory. */
+bool gp_border_set_underlay(struct gp_border *b, bool on);
+
+/* window-shm.c: content from the guest's shared region (SHM_BUFFER) */
+void gp_window_shm_buffer(struct gp_window *w, const struct gp_guest_msg *m);
+/* The content is a slot (SHM_BUFFER came after the last DAMAGE). */
+bool gp_window_shm_active(const struct gp_window *w);
+/* DAMAGE came: the proxy's own buffers show the window again. */
+void gp_window_shm_leave(struct gp_window *w);
+void gp_window_shm_resized(struct gp_window *w);
+/* In present(): attaches the pending slot (or the current one again at
+ * another visible size vw x vh) to w->content; *covers: the content
+ * shown is the whole vw x vh hole.  False when the guest was
+ * disconnected meanwhile (w is gone). */
+bool gp_window_shm_attach(struct gp_window *w, uint32_t vw, uint32_t vh,
+			  bool *covers);
+/* The host surfaces go: the wl_buffers are destroyed. */
+void gp_window_shm_finish(struct gp_window *w);
+void gp_window_shm_destroy(struct gp_window *w);
+
+/* shm-region.c: a guest's shared region (not mapped by the proxy) */
+struct gp_region {
+	int fd;
+	uint64_t size;                          /* 1..QM_GUI_MAX_SHM_SIZE */
+};
+struct gp_region *gp_region_open(const char *path, GError **error);
+void gp_region_destroy(struct gp_region *r);
+struct wl_shm_pool *gp_region_pool(struct gp_region *r, struct wl_shm *shm);
+
+/* admin.c: qmgrd's admin socket, asynchronously */
+struct gp_admin;
+struct gp_admin_listener {
+	/* HELLO exchanged: calls may be made (after each reconnection) */
+	void (*ready)(void *data);
+	/* an EVENT; props is its a{sv} */
+	void (*event)(const char *event, const char *vm, GVariant *props,
+		      void *data);
+	/* the connection was lost (it is retried with backoff) */
+	void (*lost)(void *data);
+};
+/* The answer to a call: its result (a{sv}), or an error when qmgrd
+ * refused it or the connection was lost before it came. */
+typedef void (*gp_admin_reply_fn)(GVariant *result, const GError *error,
+				  void *data);
+struct gp_admin *gp_admin_create(const char *path);
+/* Fails the calls in flight (their callbacks run). */
+void gp_admin_destroy(struct gp_admin *a);
+void gp_admin_set_listener(struct gp_admin *a,
+			   const struct gp_admin_listener *listener,
+			   void *data);
+void gp_admin_start(struct gp_admin *a);
+bool gp_admin_is_up(const struct gp_admin *a);
+/* Sends a REQUEST (args a{sv}, may be floating; NULL: none).  False when
+ * not connected: fn is not called, destroy(data) is, at once. */
+bool gp_admin_call(struct gp_admin *a, const char *method, const char *vm,
+		   GVariant *args, gp_admin_reply_fn fn, void *data,
+		   GDestroyNotify destroy);
 
 /* qubes.c: the guests from qmgrd's qubes (without --guest) */
 struct gp_qubes;

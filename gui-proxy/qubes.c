@@ -22,6 +22,7 @@ struct qube {
 	char *label;
 	char *gui_socket;       /* "" without a GUI channel */
 	bool allow_fullscreen;  /* gui_allow_fullscreen */
+	char *gui_shm;          /* "" without a shared region */
 	struct gp_guest *guest; /* in dpy->guests; NULL: none */
 	bool seen;              /* in the list being applied */
 };
@@ -47,6 +48,7 @@ static void qube_free(struct qube *v)
 	g_free(v->state);
 	g_free(v->label);
 	g_free(v->gui_socket);
+	g_free(v->gui_shm);
 	g_free(v);
 }
 
@@ -86,6 +88,7 @@ static void qube_apply(struct gp_qubes *q, struct qube *v)
 	}
 	gp_guest_set_color(v->guest, rgb);
 	gp_guest_set_allow_fullscreen(v->guest, v->allow_fullscreen);
+	gp_guest_set_shm(v->guest, v->gui_shm);
 	if (!state_up(v->state)) {
 		gp_guest_stop(v->guest);
 		return;
@@ -106,6 +109,7 @@ static struct qube *qube_get(struct gp_qubes *q, const char *name)
 	v->state = g_strdup("Halted");
 	v->label = g_strdup("red");
 	v->gui_socket = g_strdup("");
+	v->gui_shm = g_strdup("");
 	g_hash_table_insert(q->qubes, v->name, v);
 	if (!gp_guest_name_ok(name))
 		g_warning("qube '%s': its windows are not shown (gui-proxy "
@@ -148,7 +152,7 @@ static void on_list(GVariant *result, const GError *error, void *data)
 	for (gsize i = 0; i < g_variant_n_children(vms); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(vms, i);
 		const char *name = NULL, *state = "Halted", *label = "red";
-		const char *gui = "";
+		const char *gui = "", *gui_shm = "";
 		gboolean fs = FALSE;
 
 		if (!g_variant_lookup(d, "name", "&s", &name))
@@ -158,12 +162,14 @@ static void on_list(GVariant *result, const GError *error, void *data)
 		g_variant_lookup(d, "gui_socket", "&s", &gui);
 		/* absent from an older qmgrd: not allowed */
 		g_variant_lookup(d, "gui_allow_fullscreen", "b", &fs);
+		g_variant_lookup(d, "gui_shm", "&s", &gui_shm);
 		struct qube *v = qube_get(q, name);
 		v->seen = true;
 		set_str(&v->state, state);
 		set_str(&v->label, label);
 		set_str(&v->gui_socket, gui);
 		v->allow_fullscreen = fs;
+		set_str(&v->gui_shm, gui_shm);
 		qube_apply(q, v);
 	}
 	/* Removed while we were away. */

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A guest window on the host: the proxy's own surface (xdg_toplevel or
- * xdg_popup) carrying the border, and an inset sub-surface with the
- * guest's pixels.
+ * xdg_popup) carrying the border's top strip, the other strips
+ * (border.c), and an inset sub-surface with the guest's pixels.
  *
- * Why the guest cannot cover the border: the sub-surface sits at
- * (GP_BORDER, GP_BORDER) and its buffer is always the visible content
- * size, while the frame surface's buffer is that size plus GP_BORDER on
- * every side; both are committed together (a synchronized sub-surface
- * applies its state with its parent's commit).  The proxy chooses every
- * size, position, buffer and role here; the guest only supplies pixels,
- * which are copied into the proxy's own buffers.
+ * Why the guest cannot cover the border: the content sub-surface sits at
+ * (GP_BORDER, GP_BORDER) and its buffer is never larger than the visible
+ * content size (the hole), while the strips surround that hole and are
+ * stacked above the content; all are committed together (synchronized
+ * sub-surfaces apply their state with their parent's commit).  The proxy
+ * chooses every size, position, buffer and role here; the guest only
+ * supplies pixels, copied into the proxy's own buffers or, from a shared
+ * region, shown from slots the decoder checked (window-shm.c).
  */
 #include <string.h>
 
@@ -53,33 +54,6 @@ void gp_window_visible_size(const struct gp_window *w, uint32_t *vw,
 	}
 	*vw = (uint32_t)MAX(cw, 1);
 	*vh = (uint32_t)MAX(ch, 1);
-}
-
-/* ---- the border ---- */
-
-static struct gp_buffer *draw_border(struct gp_window *w, uint32_t fw,
-				     uint32_t fh)
-{
-	struct gp_buffer *b = gp_buffer_create(w->guest->dpy->shm, fw, fh,
-					       false);
-	uint32_t color = 0xff000000u | w->guest->cfg.color;
-
-	if (!b)
-		return NULL;
-	uint32_t *px = (uint32_t *)(void *)b->data;
-	for (uint32_t y = 0; y < fh; y++) {
-		bool edge_row = y < GP_BORDER || y >= fh - GP_BORDER;
-
-		for (uint32_t x = 0; x < fw; x++) {
-			bool edge = edge_row || x < GP_BORDER ||
-				    x >= fw - GP_BORDER;
-
-			/* Under the content: opaque black, so an ARGB
-			 * guest cannot make the window see-through. */
-			px[(size_t)y * fw + x] = edge ? color : 0xff000000u;
-		}
-	}
-	return b;
 }
 
 /* ---- presenting ---- */
@@ -145,20 +119,23 @@ static void present(struct gp_window *w)
 		return;         /* again from configure / frame_done */
 	gp_window_visible_size(w, &vw, &vh);
 	uint32_t fw = vw + 2 * GP_BORDER, fh = vh + 2 * GP_BORDER;
-	struct gp_buffer *nb = NULL;
-	if (!w->border || w->recolor || w->border->width != fw ||
-	    w->border->height != fh) {
-		/* The border first: content of a size no border surrounds
-		 * is never shown. */
-		nb = draw_border(w, fw, fh);
-		if (!nb)
-			return;
+	bool covers = true;
+	/* The border first: content of a size no border surrounds is never
+	 * shown. */
+	if ((w->recolor || gp_border_stale(w->border, vw, vh,
+					   w->guest->cfg.color)) &&
+	    !gp_border_update(w->border, vw, vh, w->guest->cfg.color))
+		return;
+	w->recolor = false;
+	if (gp_window_shm_active(w)) {
+		if (!gp_window_shm_attach(w, vw, vh, &covers))
+			return; /* disconnected: w is gone */
+		wl_surface_commit(w->content);
+		goto frame;
 	}
 	struct gp_buffer *b = free_buffer(w, vw, vh);
-	if (!b) {
-		gp_buffer_destroy(nb);
+	if (!b)
 		return;         /* both held: again from frame_done/release */
-	}
 
 	/* Copy what changed since this buffer was last shown. */
 	uint32_t x0 = b->dx0, y0 = b->dy0;
@@ -177,14 +154,12 @@ static void present(struct gp_window *w)
 	b->busy = true;
 	wl_surface_commit(w->content);
 
-	if (nb) {
-		wl_surface_attach(w->frame, nb->buffer, 0, 0);
-		wl_surface_damage_buffer(w->frame, 0, 0, (int32_t)fw,
-					 (int32_t)fh);
-		gp_buffer_destroy(w->border);
-		w->border = nb;
-		w->recolor = false;
-	}
+frame:
+	/* Nothing of the proxy's under opaque content that fills the hole
+	 * (it would be composited twice); black under anything else, so
+	 * that no window is see-through. */
+	if (!gp_border_set_underlay(w->border, w->alpha || !covers))
+		return;
 	xdg_surface_set_window_geometry(w->xdg_surface, 0, 0, (int32_t)fw,
 					(int32_t)fh);
 	w->frame_cb = wl_surface_frame(w->frame);
@@ -372,6 +347,8 @@ static void host_create(struct gp_window *w, struct gp_window *parent)
 							w->content, w->frame);
 	wl_subsurface_set_position(w->subsurface, GP_BORDER, GP_BORDER);
 	wl_subsurface_set_sync(w->subsurface);
+	/* after the content: stacked above it */
+	w->border = gp_border_create(w);
 	w->xdg_surface = xdg_wm_base_get_xdg_surface(dpy->wm_base, w->frame);
 	xdg_surface_add_listener(w->xdg_surface, &xdg_surface_listener, w);
 	if (parent) {
@@ -422,6 +399,7 @@ static void host_destroy(struct gp_window *w)
 	if (w->frame_cb)
 		wl_callback_destroy(w->frame_cb);
 	w->frame_cb = NULL;
+	g_clear_pointer(&w->border, gp_border_destroy);
 	wl_subsurface_destroy(w->subsurface);
 	wl_surface_destroy(w->content);
 	if (w->xdg_popup)
@@ -439,7 +417,7 @@ static void host_destroy(struct gp_window *w)
 	w->mapped = false;
 	for (int i = 0; i < 2; i++)
 		g_clear_pointer(&w->bufs[i], gp_buffer_destroy);
-	g_clear_pointer(&w->border, gp_buffer_destroy);
+	gp_window_shm_finish(w);
 }
 
 void gp_window_destroy_host(struct gp_window *w)
@@ -497,6 +475,7 @@ void gp_window_destroy(struct gp_window *w)
 	if (!w)
 		return;
 	gp_window_destroy_host(w);
+	gp_window_shm_destroy(w);
 	g_free(w->pixels);
 	g_free(w->title);
 	g_free(w->app_id);
@@ -528,6 +507,7 @@ bool gp_window_resize(struct gp_window *w, uint32_t width, uint32_t height)
 	w->width = width;
 	w->height = height;
 	dirty_all(w);
+	gp_window_shm_resized(w);
 	return true;
 }
 
@@ -538,6 +518,7 @@ void gp_window_damage(struct gp_window *w, const struct gp_guest_msg *m)
 
 	/* The decoder checked x + dw <= width, y + dh <= height and that
 	 * pixels holds dw * dh * 4 bytes. */
+	gp_window_shm_leave(w);
 	if (dw == 0 || dh == 0)
 		return;
 	for (uint32_t r = 0; r < dh; r++)

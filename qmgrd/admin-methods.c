@@ -82,6 +82,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
 	g_autofree char *gui_fs = qm_inventory_prop(d->inv, vm,
 						    "gui_allow_fullscreen");
+	g_autofree char *gui_shm = qm_inventory_prop(d->inv, vm, "gui_shm");
 	g_variant_dict_insert(&dict, "name", "s", vm->name);
 	g_variant_dict_insert(&dict, "uuid", "s", vm->uuid);
 	g_variant_dict_insert(&dict, "state", "s",
@@ -100,6 +101,7 @@ static GVariant *vm_summary(struct qmgrd *d, struct qm_vm *vm)
 	/* unset reads False, as Qubes' gui-allow-fullscreen feature */
 	g_variant_dict_insert(&dict, "gui_allow_fullscreen", "b",
 			      strcmp(gui_fs, "True") == 0);
+	g_variant_dict_insert(&dict, "gui_shm", "s", gui_shm);
 	g_variant_dict_insert(&dict, "memory", "u",
 			      (guint32)g_ascii_strtoull(mem, NULL, 10));
 	g_variant_dict_insert(&dict, "vcpus", "u",

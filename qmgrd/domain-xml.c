@@ -51,6 +51,20 @@ static void add_interface(xmlNode *devices, const struct qm_domain_spec *s)
 	attr(child(nic, "model", NULL), "type", "virtio");
 }
 
+/*
+ * The shared GUI region (docs/gui.md): an ivshmem-plain PCI device whose
+ * BAR2 the guest's qmgr-gui-agent maps, backed by /dev/shm/NAME on the
+ * host, which gui-proxy hands to the user's compositor.
+ */
+static void add_gui_shm(xmlNode *devices, const struct qm_domain_spec *s)
+{
+	xmlNode *shm = child(devices, "shmem", NULL);
+	attr(shm, "name", s->gui_shm_name);
+	attr(child(shm, "model", NULL), "type", "ivshmem-plain");
+	g_autofree char *mib = g_strdup_printf("%u", s->gui_shm_mib);
+	attr(child(shm, "size", mib), "unit", "M");
+}
+
 char *qm_domain_xml_build(const struct qm_domain_spec *s)
 {
 	g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
@@ -119,6 +133,8 @@ char *qm_domain_xml_build(const struct qm_domain_spec *s)
 		attr(tgt, "type", "virtio");
 		attr(tgt, "name", QM_GUI_PORT_NAME);
 	}
+	if (s->gui_shm_name != NULL)
+		add_gui_shm(dev, s);
 	if (s->net_tap != NULL)
 		add_interface(dev, s);
 	xmlNode *serial = child(dev, "serial", NULL);

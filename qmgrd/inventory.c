@@ -48,6 +48,7 @@ void qm_inventory_destroy(struct qm_inventory *inv)
 	g_hash_table_destroy(inv->ip_pending);
 	g_free(inv->path);
 	g_free(inv->run_dir);
+	g_free(inv->instance);
 	g_free(inv);
 }
 
@@ -136,6 +137,14 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 			return g_strdup("");
 		return qm_inventory_gui_socket(inv->run_dir, vm->name);
 	}
+	if (strcmp(name, "gui_shm") == 0) {
+		g_autofree char *gui = qm_inventory_prop(inv, vm, "gui");
+		if (inv->instance == NULL || strcmp(gui, "True") != 0)
+			return g_strdup("");
+		g_autofree char *shm = qm_inventory_gui_shm_name(inv->instance,
+								 vm->name);
+		return g_build_filename("/dev/shm", shm, NULL);
+	}
 	const char *set = qm_vm_prop_get_set(vm, name);
 	if (set != NULL)
 		return g_strdup(set);
@@ -189,6 +198,11 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 		return g_strdup(QM_NETVM_UPLINK);
 	}
 	return g_strdup("");
+}
+
+char *qm_inventory_gui_shm_name(const char *instance, const char *name)
+{
+	return g_strdup_printf("qmgr-%s-%s-gui", instance, name);
 }
 
 char *qm_inventory_gui_socket(const char *run_dir, const char *name)

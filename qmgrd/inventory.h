@@ -36,8 +36,14 @@ struct qm_inventory {
 	/* qmgrd's run directory, where a qube's sockets are (its
 	 * gui_socket); NULL: none shown */
 	char *run_dir;
+	/* qmgrd's instance id, in the names of its qubes' shared GUI
+	 * regions (gui_shm); NULL: none shown */
+	char *instance;
 };
 
+/* The name of qube `name`'s shared GUI region (libvirt's <shmem>, the
+ * file /dev/shm/NAME that QEMU backs it with). */
+char *qm_inventory_gui_shm_name(const char *instance, const char *name);
 /* The GUI channel's socket of qube `name` under `run_dir`. */
 char *qm_inventory_gui_socket(const char *run_dir, const char *name);
 

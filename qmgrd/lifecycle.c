@@ -4,6 +4,7 @@
 #include "lifecycle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <grp.h>
 #include <glib/gstdio.h>
@@ -17,6 +18,7 @@
 #include "conn.h"
 #include "dispvm-pool.h"
 #include "domain-xml.h"
+#include "gui-proto.h"
 #include "libvirt-conn.h"
 #include "net.h"
 #include "run.h"
@@ -148,6 +150,19 @@ static GError *error_new(const char *fmt, ...)
 	return e;
 }
 
+/* Neither a stopped qube's pixels nor a stale file stay in /dev/shm
+ * (libvirt leaves the file behind). */
+static void remove_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *name = qm_inventory_gui_shm_name(d->instance,
+							  vm->name);
+	g_autofree char *path = g_build_filename("/dev/shm", name, NULL);
+
+	if (g_unlink(path) < 0 && errno != ENOENT)
+		g_warning("%s: cannot remove %s: %s", vm->name, path,
+			  g_strerror(errno));
+}
+
 /* The domain is gone: clean up and tell everyone. */
 static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 			   const char *why)
@@ -155,6 +170,7 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 	struct runtime *rt = vm->runtime;
 
 	qm_volumes_drop_volatile(d, vm->name);
+	remove_gui_shm(d, vm);
 	qm_run_agent_gone(d, vm->name, why ? why : "the qube stopped");
 	/* Crashed stays until the next start, so users see it; a guest that
 	 * powers itself off is simply Halted. */
@@ -395,6 +411,58 @@ static void share_gui_socket(struct qmgrd *d, const struct qm_vm *vm)
 			  vm->name, path, g_strerror(errno));
 }
 
+/* The user QEMU runs the qube as (its process in libvirt's pid file),
+ * or -1 when that cannot be told (another libvirt driver). */
+static uid_t qemu_uid(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *dom = qm_libvirt_domain_name(d, vm->name);
+	g_autofree char *pidfile = g_strdup_printf("/run/libvirt/qemu/%s.pid",
+						   dom);
+	g_autofree char *pid = NULL;
+	struct stat st;
+
+	if (!g_file_get_contents(pidfile, &pid, NULL, NULL))
+		return (uid_t)-1;
+	g_autofree char *proc = g_strdup_printf("/proc/%s", g_strstrip(pid));
+	return stat(proc, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+/* QEMU made the shared GUI region's file (as its own user): the user
+ * session's gui-proxy may hand it to the compositor, which maps it
+ * read-write (libwayland maps wl_shm pools so).  /dev/shm is everyone's:
+ * a file someone else made under that name first (QEMU opens an
+ * existing one) is not shared, and said loudly. */
+static void share_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
+{
+	g_autofree char *path = qm_inventory_prop(d->inv, vm, "gui_shm");
+	struct group *gr = getgrnam("qmgr");
+	uid_t qemu = qemu_uid(d, vm);
+	struct stat st = { 0 };
+	int fd;
+
+	if (!*path)
+		return;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;         /* started without one */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (qemu != (uid_t)-1 && st.st_uid != qemu)) {
+		g_warning("%s: %s is not a file of QEMU's (owner uid %u, QEMU "
+			  "runs as %d): not shared with gui-proxy; whoever made "
+			  "it may see the qube's windows — restart the qube",
+			  vm->name, path, (unsigned)st.st_uid, (int)qemu);
+		close(fd);
+		return;
+	}
+	if (gr != NULL && fchown(fd, (uid_t)-1, gr->gr_gid) < 0)
+		g_warning("%s: cannot give %s to group qmgr: %s", vm->name,
+			  path, g_strerror(errno));
+	if (fchmod(fd, 0660) < 0)
+		g_warning("%s: cannot make %s usable by group qmgr: %s",
+			  vm->name, path, g_strerror(errno));
+	close(fd);
+}
+
 static void on_created(GError *error, void *data)
 {
 	struct runtime *rt = data;
@@ -420,6 +488,7 @@ static void on_created(GError *error, void *data)
 					  start_timed_out, rt);
 	qm_net_vm_started(rt->d, vm);
 	share_gui_socket(rt->d, vm);
+	share_gui_shm(rt->d, vm);
 	g_autofree char *path = agent_socket_path(rt->d, vm->name);
 	attach_agent(rt, path);
 }
@@ -560,6 +629,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 	}
 	g_autofree char *sock = agent_socket_path(d, vm->name);
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
+	g_autofree char *gui_shm = *gui ? qm_inventory_gui_shm_name(
+		d->instance, vm->name) : NULL;
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
@@ -585,6 +656,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		.private_disk = priv,
 		.agent_socket = sock,
 		.gui_socket = *gui ? gui : NULL,
+		.gui_shm_name = gui_shm,
+		.gui_shm_mib = QM_GUI_SHM_DEFAULT_MIB,
 		.console_log = console,
 		.net_tap = net ? n.tap : NULL,
 		.net_mac = net ? n.mac : NULL,
@@ -713,6 +786,7 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_unlink(sock);
 	g_autofree char *gui = qm_inventory_gui_socket(d->paths.run, vm->name);
 	g_unlink(gui);
+	remove_gui_shm(d, vm);
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 

@@ -144,6 +144,9 @@ static const struct qm_prop_def prop_defs[] = {
 	  "maximized, bordered); takes effect at once (docs/gui.md)" },
 	{ "gui_socket", QM_PROP_STRING, true,
 	  "the unix socket of its GUI channel (group qmgr; empty: no GUI)" },
+	{ "gui_shm", QM_PROP_STRING, true,
+	  "the file behind its shared GUI region, ivshmem (group qmgr, "
+	  "while it runs; empty: no GUI)" },
 	{ NULL },
 };
 

@@ -9,7 +9,11 @@
 # qmgr-guitest against a headless sway as in the GUI tests, shows it.
 # bench-gui-relay sits between gui-proxy and the qube's gui_socket and
 # counts bytes: FRAME_DONE (16 bytes) is the only thing the proxy sends
-# during the animation, so host-to-guest bytes / 16 are the frames shown.
+# during the animation through the stream, FRAME_DONE and SHM_RELEASE
+# (16 + 20 bytes) through the qube's shared region (gui_shm), so
+# host-to-guest bytes / 16 (or / 36) are the frames shown.  Each app is
+# measured with the shared region, then with the stream alone (gui-proxy
+# without --shm: the agent falls back to the stream).
 # Reports frames/s, bytes per frame, and CPU per frame of gui-proxy, of
 # the whole QEMU process (the guest, emulated: TCG here) and of sway.
 # waypipe is not measured from a guest (see README.md).
@@ -40,19 +44,32 @@ t0=$SECONDS
 timeout 180 qvm-start work || { echo "bench-gui-vm: work did not start"; exit 1; }
 echo "qube:      work started in $((SECONDS - t0)) s (TCG: $(grep -qw -e vmx -e svm /proc/cpuinfo && echo no || echo yes))"
 gs=$(qvm-prefs work gui_socket)
+gm=$(qvm-prefs work gui_shm)
 dom=qmgr-$(instance)-work
 qemu_pid=$(cat "/run/libvirt/qemu/$dom.pid")
 
-# relay: A = gui-proxy's side, B = the qube's channel
-"${AS[@]}" env -i PATH=/usr/bin:/bin "$RELAY" "listen:$GT/host.sock" \
-	"connect:$gs" --counters "$GT/relay" >"$GT/relay.log" 2>&1 &
-relay_pid=$!
-pids+=($relay_pid)
-wait_for 5 test -S "$GT/host.sock"
-"${AS[@]}" "${wenv[@]}" "$PROXY" --guest "work:blue:$GT/host.sock" \
-	>"$GT/proxy.log" 2>&1 &
-proxy_pid=$!
-pids+=($proxy_pid)
+# start_proxy shm|stream: the relay (A = gui-proxy's side, B = the
+# qube's channel; it ends with its first connection) and gui-proxy
+start_proxy() {
+	local shm=()
+	[ "$1" = shm ] && shm=(--shm "work:$gm")
+	mode=$1
+	rm -f "$GT/host.sock"
+	"${AS[@]}" env -i PATH=/usr/bin:/bin "$RELAY" "listen:$GT/host.sock" \
+		"connect:$gs" --counters "$GT/relay" >>"$GT/relay.log" 2>&1 &
+	relay_pid=$!
+	pids+=($relay_pid)
+	wait_for 5 test -S "$GT/host.sock"
+	"${AS[@]}" "${wenv[@]}" "$PROXY" --guest "work:blue:$GT/host.sock" \
+		"${shm[@]}" >>"$GT/proxy.log" 2>&1 &
+	proxy_pid=$!
+	pids+=($proxy_pid)
+}
+stop_proxy() {
+	kill "$proxy_pid" "$relay_pid"
+	wait "$proxy_pid" "$relay_pid"
+}
+start_proxy shm
 wait_for 60 qvm-run -p work 'test -S /run/user/1000/wayland-0' ||
 	{ echo "bench-gui-vm: no GUI session in the qube"; exit 1; }
 
@@ -81,7 +98,8 @@ a, b = ([float(x) for x in s.split()] for s in sys.argv[1:3])
 clk = float(sys.argv[3])
 d = [y - x for x, y in zip(a, b)]
 dt = d[0]
-frames = d[1] / 16      # FRAME_DONE: all the proxy sends meanwhile
+# FRAME_DONE (and SHM_RELEASE): all the proxy sends meanwhile
+frames = d[1] / (36 if sys.argv[4].endswith('+shm') else 16)
 f = max(frames, 1)
 ms = lambda t: t * 1000 / clk / f
 print('%s %s %.1f %.0f %.2f %.2f %.0f %.2f %.2f' %
@@ -104,22 +122,31 @@ run_app() {
 	fi
 	sleep 3
 	local app=${3%% *}
-	measure "${app##*/}" "$2"
+	measure "${app##*/}+$mode" "$2"
 	qvm-run -p work 'kill $(cat /tmp/app.pid)'
 	gone() { ! has_view "$1"; }
 	wait_for 30 gone "$1"
 }
 
-run_app "[work] simple-shm" 250x250 weston-simple-shm
-if [ -n "$CLIENT" ]; then
-	qvm-run -p work 'cat >/tmp/bench-gui-client && chmod +x /tmp/bench-gui-client' \
-		<"$CLIENT" || exit 1
-	run_app "[work] bench-gui" 1272x712 "/tmp/bench-gui-client --size 1272x712"
-fi
+[ -n "$CLIENT" ] && { qvm-run -p work 'cat >/tmp/bench-gui-client && chmod +x /tmp/bench-gui-client' \
+	<"$CLIENT" || exit 1; }
+for m in shm stream; do
+	if [ "$m" != "$mode" ]; then
+		stop_proxy
+		start_proxy "$m"
+	fi
+	run_app "[work] simple-shm" 250x250 weston-simple-shm
+	[ -n "$CLIENT" ] &&
+		run_app "[work] bench-gui" 1272x712 "/tmp/bench-gui-client --size 1272x712"
+done
+grep -q "guest 'work' connected (protocol version 3, shared region)" "$GT/proxy.log" ||
+	echo "bench-gui-vm: gui-proxy never had the shared region (gui_shm $gm)"
 
 fields=()
 for r in "${results[@]}"; do
 	set -- $r
+	a=${1//-/_}
+	set -- "${a//+/_}" "${@:2}"
 	fields+=("vm_${1//-/_}_${2}_fps=$3 vm_${1//-/_}_${2}_bytes=$4 vm_${1//-/_}_${2}_proxy_ms=$5 vm_${1//-/_}_${2}_qemu_ms=$6")
 done
 echo "RESULT ${fields[*]} refresh_hz=60 seconds=$SECS"

@@ -5,6 +5,8 @@ the same animation shown through Debian's waypipe (issue 6), on the host,
 without a VM (the pipelines' cost alone).
 
     app -> qmgr-gui-agent -> relay -> gui-proxy      -> sway   ("qmgr")
+    app -> qmgr-gui-agent -> shared file ------------> sway   ("qmgr-shm";
+                    \-> relay -> gui-proxy (messages) -/    pixels by file)
     app -> waypipe server -> relay -> waypipe client -> sway   ("waypipe")
 
 sway runs headless (pixman renderer) as the unprivileged user
@@ -40,6 +42,9 @@ import time
 USER = 'qmgr-guitest'
 CLK = os.sysconf('SC_CLK_TCK')
 TARGET_FPS_RATIO = 2.0
+# The shared region of "qmgr-shm", as qmgrd gives a qube (a file in
+# /dev/shm stands for the ivshmem device's memory).
+REGION_MIB = 64
 
 
 def skip(why):
@@ -204,7 +209,8 @@ class Session:
 
 
 class Pipeline:
-    """One configuration, started fresh: 'qmgr', 'waypipe' (its default,
+    """One configuration, started fresh: 'qmgr', 'qmgr-shm' (pixels through
+    a shared region), 'waypipe' (its default,
     no compression) or 'waypipe-lz4'."""
 
     def __init__(self, s, cfg, size, keys=False):
@@ -232,7 +238,18 @@ class Pipeline:
                 die('%s: %s did not appear (logs in %s)' % (cfg, path, d))
             return path
 
-        if cfg == 'qmgr':
+        self.region = None
+        if cfg in ('qmgr', 'qmgr-shm'):
+            shm_agent, shm_proxy = [], []
+            if cfg == 'qmgr-shm':
+                self.region = '/dev/shm/qmgr-bench-gui-%d-%d' % (
+                    os.getpid(), s.runs)
+                with open(self.region, 'wb') as f:
+                    f.truncate(REGION_MIB << 20)
+                os.chown(self.region, s.uid, s.gid)
+                os.chmod(self.region, 0o600)
+                shm_agent = ['--shm', self.region]
+                shm_proxy = ['--shm', 'bench:' + self.region]
             self.relay = self.spawn([a.relay, 'listen:' + d + '/guest.sock',
                                      'listen:' + d + '/host.sock',
                                      '--counters', self.relay_counts],
@@ -240,10 +257,10 @@ class Pipeline:
             sock('guest.sock')
             sock('host.sock')
             agent = self.spawn([a.agent, '--connect-unix', d + '/guest.sock',
-                                '--socket', 'wayland-bench'], 'agent.log',
-                               {'XDG_RUNTIME_DIR': rt})
+                                '--socket', 'wayland-bench'] + shm_agent,
+                               'agent.log', {'XDG_RUNTIME_DIR': rt})
             proxy = self.spawn([a.proxy, '--guest',
-                                'bench:blue:' + d + '/host.sock'],
+                                'bench:blue:' + d + '/host.sock'] + shm_proxy,
                                'proxy.log', s.host_env)
             sock('rt/wayland-bench')
             self.spawn(app, 'app.out', {'XDG_RUNTIME_DIR': rt,
@@ -276,8 +293,8 @@ class Pipeline:
             die('%s %s: the app shows no frames (logs in %s)' %
                 (cfg, size, d))
         w, h = map(int, size.split('x'))
-        want = (self.view[0], self.view[1], w + (8 if cfg == 'qmgr' else 0),
-                h + (8 if cfg == 'qmgr' else 0))
+        border = 8 if cfg.startswith('qmgr') else 0
+        want = (self.view[0], self.view[1], w + border, h + border)
         if not wait_for(5, lambda: want in s.views(), 0.2):
             views = s.views()
             self.close()
@@ -325,6 +342,11 @@ class Pipeline:
             except OSError:
                 pass
         self.s.stop(self.procs)
+        if self.region:
+            try:
+                os.unlink(self.region)
+            except OSError:
+                pass
 
 
 def keys_latency(s, cfg, n):
@@ -388,7 +410,8 @@ def main():
                         '--home-dir', '/nonexistent', '--shell',
                         '/usr/sbin/nologin', USER], check=True)
 
-    configs = ['qmgr', 'waypipe'] + ([] if args.no_lz4 else ['waypipe-lz4'])
+    configs = ['qmgr', 'qmgr-shm', 'waypipe'] + ([] if args.no_lz4 else
+                                                 ['waypipe-lz4'])
     sizes = args.sizes.split(',')
     s = Session(args)
     results = {(c, z): [] for c in configs for z in sizes}
@@ -414,7 +437,7 @@ def main():
                            res['pipeline_ms'], res['guest_ms'],
                            res['host_ms'], res['relay_ms'],
                            res['sway_ms'], res['app_ms']), flush=True)
-        for cfg in ('qmgr', 'waypipe'):
+        for cfg in ('qmgr', 'qmgr-shm', 'waypipe'):
             if args.keys > 0:
                 lat[cfg] = keys_latency(s, cfg, args.keys)
     finally:
@@ -437,27 +460,40 @@ def main():
                    med(rs, 'host_ms'), 100 * med(rs, 'pipeline_cpu'),
                    med(rs, 'relay_ms'), med(rs, 'sway_ms'),
                    med(rs, 'app_ms')))
-        fps_ratio = statistics.median(a['fps'] / b['fps'] for a, b in zip(q, w))
-        cpu_ratio = statistics.median(a['pipeline_ms'] / b['pipeline_ms']
-                                      for a, b in zip(q, w)
-                                      if b['pipeline_ms'] > 0)
-        ok = fps_ratio >= TARGET_FPS_RATIO and cpu_ratio < 1
+        def ratios(q):
+            fps = statistics.median(a['fps'] / b['fps'] for a, b in zip(q, w))
+            cpu = statistics.median(a['pipeline_ms'] / b['pipeline_ms']
+                                    for a, b in zip(q, w)
+                                    if b['pipeline_ms'] > 0)
+            return fps, cpu
+        fps_ratio, cpu_ratio = ratios(q)
+        qs = results[('qmgr-shm', z)]
+        shm_fps_ratio, shm_cpu_ratio = ratios(qs)
+        # The target is the shared region's: it is what a qube uses.
+        ok = shm_fps_ratio >= TARGET_FPS_RATIO and shm_cpu_ratio < 1
         met = met and ok
-        print('%-9s qmgr / waypipe: frames/s %.2f (target >= %.0f: %s), '
-              'pipeline cpu/frame %.2f (target < 1: %s)' %
-              (z, fps_ratio, TARGET_FPS_RATIO,
-               'met' if fps_ratio >= TARGET_FPS_RATIO else 'MISSED',
-               cpu_ratio, 'met' if cpu_ratio < 1 else 'MISSED'))
+        for name, fr, cr in (('qmgr', fps_ratio, cpu_ratio),
+                             ('qmgr-shm', shm_fps_ratio, shm_cpu_ratio)):
+            print('%-9s %s / waypipe: frames/s %.2f (target >= %.0f: %s), '
+                  'pipeline cpu/frame %.2f (target < 1: %s)' %
+                  (z, name, fr, TARGET_FPS_RATIO,
+                   'met' if fr >= TARGET_FPS_RATIO else 'MISSED',
+                   cr, 'met' if cr < 1 else 'MISSED'))
         fields += ['fps_%s_qmgr=%.1f' % (tag, med(q, 'fps')),
+                   'fps_%s_qmgr_shm=%.1f' % (tag, med(qs, 'fps')),
                    'fps_%s_waypipe=%.1f' % (tag, med(w, 'fps'))]
         if 'waypipe-lz4' in configs:
             fields.append('fps_%s_waypipe_lz4=%.1f' %
                           (tag, med(results[('waypipe-lz4', z)], 'fps')))
         fields += ['fps_%s_ratio=%.2f' % (tag, fps_ratio),
+                   'fps_%s_shm_ratio=%.2f' % (tag, shm_fps_ratio),
                    'cpu_ms_%s_qmgr=%.2f' % (tag, med(q, 'pipeline_ms')),
+                   'cpu_ms_%s_qmgr_shm=%.2f' % (tag, med(qs, 'pipeline_ms')),
                    'cpu_ms_%s_waypipe=%.2f' % (tag, med(w, 'pipeline_ms')),
                    'cpu_%s_ratio=%.2f' % (tag, cpu_ratio),
+                   'cpu_%s_shm_ratio=%.2f' % (tag, shm_cpu_ratio),
                    'bytes_%s_qmgr=%.0f' % (tag, med(q, 'bytes')),
+                   'bytes_%s_qmgr_shm=%.0f' % (tag, med(qs, 'bytes')),
                    'bytes_%s_waypipe=%.0f' % (tag, med(w, 'bytes'))]
         if 'waypipe-lz4' in configs:
             fields.append('bytes_%s_waypipe_lz4=%.0f' %
@@ -465,12 +501,13 @@ def main():
     for cfg, xs in lat.items():
         if not xs:
             print('keys      %-11s no key was shown' % cfg)
-            fields.append('key_ms_%s=none' % cfg)
+            fields.append('key_ms_%s=none' % cfg.replace('-', '_'))
             continue
         print('keys      %-11s %d presses: key in the app to its frame shown '
               '%.1f ms median (%.1f-%.1f)' %
               (cfg, len(xs), statistics.median(xs), min(xs), max(xs)))
-        fields.append('key_ms_%s=%.1f' % (cfg, statistics.median(xs)))
+        fields.append('key_ms_%s=%.1f' % (cfg.replace('-', '_'),
+                                               statistics.median(xs)))
     fields += ['target_met=%s' % ('yes' if met else 'no'),
                'refresh_hz=%d' % args.refresh, 'pattern=' + args.pattern,
                'rounds=%d' % args.rounds, 'seconds=%g' % args.seconds]

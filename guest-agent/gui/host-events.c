@@ -8,6 +8,7 @@
 #include "seat.h"
 #include "server.h"
 #include "window.h"
+#include "window-shm.h"
 
 static void on_message(const struct ga_host_msg *msg, void *data)
 {
@@ -35,6 +36,11 @@ static void on_message(const struct ga_host_msg *msg, void *data)
 		break;
 	case QM_GUI_FRAME_DONE:
 		ga_window_frame_done(server, msg->window);
+		break;
+	case QM_GUI_SHM_RELEASE:
+		ga_window_shm_release(w, msg->u.shm_release.offset);
+		/* a frame may have waited for the slot */
+		ga_window_flush_all(server);
 		break;
 	case QM_GUI_KEYMAP:
 		ga_seat_set_keymap(server->seat, (const char *)msg->data,

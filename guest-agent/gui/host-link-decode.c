@@ -39,6 +39,7 @@ static const struct msg_rule rules[] = {
 	{ QM_GUI_AXIS, true, FIXED, sizeof(struct qm_gui_axis) },
 	{ QM_GUI_CLIPBOARD_REQUEST, false, FIXED, 0 },
 	{ QM_GUI_CLIPBOARD_SET, false, VARIABLE, QM_GUI_MAX_CLIPBOARD },
+	{ QM_GUI_SHM_RELEASE, true, FIXED, sizeof(struct qm_gui_shm_release) },
 };
 
 static const struct msg_rule *find_rule(uint32_t type)
@@ -120,6 +121,10 @@ static enum ga_decode_status decode_payload(const uint8_t *p, uint32_t len,
 			FAIL("KEYMAP with a NUL inside");
 		msg->data = p;
 		msg->data_len = len - 1;
+		break;
+	case QM_GUI_SHM_RELEASE:
+		/* the window's slots decide whether the offset is one */
+		msg->u.shm_release.offset = get32(p);
 		break;
 	case QM_GUI_CLIPBOARD_SET:
 		msg->data = p;

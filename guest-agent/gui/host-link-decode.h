@@ -25,6 +25,7 @@ struct ga_host_msg {
 		struct qm_gui_pointer pointer;
 		struct qm_gui_button button;
 		struct qm_gui_axis axis;
+		struct qm_gui_shm_release shm_release;
 	} u;
 	/* KEYMAP: the text without its NUL; CLIPBOARD_SET: the bytes.
 	 * Points into the caller's buffer. */

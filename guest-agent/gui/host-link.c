@@ -23,6 +23,7 @@ struct ga_link {
 	bool hello_seen;
 	uint32_t version;       /* spoken: the lower of both; 1 before the
 				   host's HELLO */
+	bool host_shm;          /* HELLO: version 3 with QM_GUI_HELLO_SHM */
 	bool dead;              /* no fd, or it failed: nothing is sent */
 	bool was_full;
 	/* the owner hears of a failure from an idle callback, never inside
@@ -48,6 +49,7 @@ static void detach(struct ga_link *link)
 	link->dead = true;
 	link->hello_seen = false;
 	link->version = QM_GUI_VERSION_1;
+	link->host_shm = false;
 	link->was_full = false;
 	g_byte_array_set_size(link->in, 0);
 	g_byte_array_set_size(link->out, 0);
@@ -94,6 +96,11 @@ bool ga_link_ready(const struct ga_link *link)
 uint32_t ga_link_version(const struct ga_link *link)
 {
 	return link->version;
+}
+
+bool ga_link_host_shm(const struct ga_link *link)
+{
+	return link->host_shm;
 }
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data);
@@ -216,7 +223,11 @@ static void handle_input(struct ga_link *link)
 			link->hello_seen = true;
 			link->version = MIN(msg.u.hello.version,
 					    (uint32_t)QM_GUI_VERSION);
-			g_debug("host speaks version %u", msg.u.hello.version);
+			link->host_shm =
+				link->version >= QM_GUI_VERSION_3 &&
+				(msg.u.hello.flags & QM_GUI_HELLO_SHM);
+			g_debug("host speaks version %u%s", msg.u.hello.version,
+				link->host_shm ? ", shared region" : "");
 			continue;
 		}
 		link->handler->message(&msg, link->data);

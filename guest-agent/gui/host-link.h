@@ -35,7 +35,7 @@ void ga_link_attach(struct ga_link *link, int fd);
 /* A host is attached (its HELLO may still be on the way). */
 bool ga_link_connected(const struct ga_link *link);
 /* The protocol version spoken: the lower of both HELLOs, 1 until the
- * host's has come (what version 2 adds waits for it). */
+ * host's has come (what later versions add waits for it). */
 uint32_t ga_link_version(const struct ga_link *link);
 
 /* Queues a message whose payload is a + b (either may be empty). */
@@ -54,6 +54,9 @@ void ga_link_flush(struct ga_link *link);
 size_t ga_link_queued(const struct ga_link *link);
 /* The host's HELLO arrived. */
 bool ga_link_ready(const struct ga_link *link);
+/* The host speaks version 3 and has our shared region (HELLO's
+ * QM_GUI_HELLO_SHM). */
+bool ga_link_host_shm(const struct ga_link *link);
 
 /* little-endian store, for payload encoders */
 static inline void ga_put32(uint8_t *p, uint32_t v)

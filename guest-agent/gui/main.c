@@ -12,6 +12,7 @@
 
 #include "host-port.h"
 #include "server.h"
+#include "shm-region.h"
 
 static gboolean on_signal(gpointer data)
 {
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
 	g_autofree char *port = NULL;
 	g_autofree char *unix_path = NULL;
 	g_autofree char *socket_name = NULL;
+	g_autofree char *shm = NULL;
 	gboolean reconnect = FALSE;
 	g_autoptr(GError) error = NULL;
 	GOptionEntry entries[] = {
@@ -37,6 +39,11 @@ int main(int argc, char **argv)
 		{ "reconnect", 0, 0, G_OPTION_ARG_NONE, &reconnect,
 		  "With --connect-unix: wait for the host and reconnect",
 		  NULL },
+		{ "shm", 0, 0, G_OPTION_ARG_FILENAME, &shm,
+		  "Memory shared with the host for the windows' pixels: a "
+		  "file, 'auto' (the ivshmem PCI device's BAR2; the default "
+		  "with --port) or 'none' (the default with --connect-unix)",
+		  "PATH" },
 		{ "socket", 0, 0, G_OPTION_ARG_STRING, &socket_name,
 		  "The Wayland socket's name in $XDG_RUNTIME_DIR "
 		  "(default wayland-0)", "NAME" },
@@ -81,6 +88,19 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 		goto out;
+	}
+	if (shm == NULL)
+		shm = g_strdup(unix_path != NULL ? "none" : "auto");
+	if (strcmp(shm, "auto") == 0) {
+		g_autofree char *bar = ga_region_find_ivshmem();
+
+		if (bar != NULL)
+			server->region = ga_region_open(bar);
+		else
+			g_message("no ivshmem device: frames go through the "
+				  "stream");
+	} else if (strcmp(shm, "none") != 0) {
+		server->region = ga_region_open(shm);
 	}
 	if (fd >= 0) {
 		ga_server_host_connected(fd, server);

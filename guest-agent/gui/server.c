@@ -14,6 +14,7 @@
 #include "output.h"
 #include "seat.h"
 #include "shm.h"
+#include "shm-region.h"
 #include "subsurface.h"
 #include "surface.h"
 #include "window.h"
@@ -163,6 +164,7 @@ void ga_server_destroy(struct ga_server *server)
 	if (server->display != NULL)
 		wl_display_destroy_clients(server->display);
 	ga_window_free_all(server);
+	ga_region_destroy(server->region);
 	/* callbacks were destroyed with their clients */
 	if (server->orphan_timer)
 		g_source_remove(server->orphan_timer);

@@ -17,6 +17,7 @@ struct ga_seat;
 struct ga_output;
 struct ga_data_device_manager;
 struct ga_host_port;
+struct ga_region;
 
 struct ga_server {
 	struct wl_display *display;
@@ -30,6 +31,8 @@ struct ga_server {
 	struct ga_seat *seat;
 	struct ga_output *output;
 	struct ga_data_device_manager *data;
+	/* shared with the host (shm-region.h); NULL: none */
+	struct ga_region *region;
 
 	/* uint32 id -> struct ga_window, live or awaiting DESTROYED */
 	GHashTable *windows;

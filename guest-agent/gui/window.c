@@ -11,6 +11,7 @@
 #include "server.h"
 #include "subsurface.h"
 #include "surface.h"
+#include "window-shm.h"
 
 struct ga_window *ga_window_lookup(struct ga_server *server, uint32_t id)
 {
@@ -144,6 +145,7 @@ static void window_free(struct ga_window *w)
 {
 	ga_server_add_orphan_callbacks(w->server, &w->frame_pending);
 	ga_server_add_orphan_callbacks(w->server, &w->frame_waiting);
+	ga_window_shm_free(w);
 	free(w->image);
 	g_free(w->title);
 	g_free(w->app_id);
@@ -340,6 +342,20 @@ static void window_flush(struct ga_window *w)
 	size_t src_stride = (size_t)root->width * 4;
 	const uint8_t *origin = src + (size_t)w->crop_y * src_stride +
 				(size_t)w->crop_x * 4;
+	switch (ga_window_shm_send(w, &d, origin, src_stride)) {
+	case GA_SHM_WAIT:
+		return; /* ga_window_flush_all() comes back on a release */
+	case GA_SHM_SENT:
+		d.n = 0;
+		break;
+	case GA_SHM_UNUSED:
+		if (ga_window_shm_needs_full_damage(w)) {
+			ga_damage_clear(&d);
+			ga_damage_add(&d, 0, 0, (int32_t)w->width,
+				      (int32_t)w->height);
+		}
+		break;
+	}
 	for (unsigned i = 0; i < d.n; i++) {
 		const struct ga_rect *r = &d.r[i];
 		size_t row = (size_t)r->width * 4;
@@ -451,6 +467,7 @@ void ga_window_host_lost(struct ga_server *server)
 			continue;
 		}
 		ga_seat_window_gone(server->seat, w);
+		ga_window_shm_host_lost(w);
 		w->announced = false;
 		w->frame_inflight = false;
 		/* answered by the next host's FRAME_DONE instead */

@@ -46,6 +46,7 @@ struct ga_window {
 	int32_t crop_x, crop_y;
 	uint32_t width, height;
 	uint8_t *image;                 /* composited, with subsurfaces */
+	struct ga_window_shm *shm;      /* slots in the shared region */
 	struct ga_damage damage;        /* root buffer coordinates, unsent */
 	bool dirty;
 	bool frame_inflight;            /* COMMIT sent, FRAME_DONE awaited */

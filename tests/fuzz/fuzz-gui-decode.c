@@ -10,7 +10,11 @@
  * the window table agrees with it, DAMAGE lies inside the buffer and
  * carries exactly its pixels (read in full, so ASan sees any overread),
  * strings are valid UTF-8 without control or bidi characters, app_ids
- * use the conservative charset, and the memory cap holds.
+ * use the conservative charset, and the memory cap holds.  Half the
+ * inputs (the first byte's top bit) have a shared region of FUZZ_REGION
+ * bytes: an accepted SHM_BUFFER's slot lies inside it and overlaps no
+ * slot still held, and every other SHM_BUFFER's slot is released again
+ * (as the compositor would), so reuse after release is exercised.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +35,55 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                          \
 	} while (0)
 
+#define FUZZ_REGION (1u << 22)
+
 static volatile uint8_t sink;
+
+/* The slots the harness holds, as the proxy would: [start, end). */
+struct slot {
+	uint32_t window;
+	uint64_t start, end;
+};
+static struct slot slots[QM_GUI_MAX_SHM_HELD + 1];
+static unsigned int n_slots;
+
+static void check_shm(struct gp_decoder *d, const struct gp_guest_msg *m,
+		      const struct gp_window_info *w)
+{
+	uint64_t start = m->shm.offset;
+	uint64_t end = start + (uint64_t)m->shm.stride * m->shm.height;
+
+	CHECK(m->shm.width == w->width && m->shm.height == w->height);
+	CHECK(m->shm.stride >= (uint64_t)m->shm.width * 4);
+	CHECK(m->shm.stride % 4 == 0 && start % QM_GUI_SHM_ALIGN == 0);
+	CHECK(end <= FUZZ_REGION);
+	CHECK(m->shm.format == (w->alpha ? QM_GUI_FORMAT_ARGB8888 :
+					   QM_GUI_FORMAT_XRGB8888));
+	CHECK(m->shm.n_rects <= QM_GUI_MAX_SHM_RECTS);
+	for (uint32_t i = 0; i < m->shm.n_rects; i++) {
+		const struct qm_gui_rect *r = &m->shm.rects[i];
+
+		CHECK((uint64_t)r->x + r->width <= w->width);
+		CHECK((uint64_t)r->y + r->height <= w->height);
+	}
+	for (unsigned int i = 0; i < n_slots; i++)
+		CHECK(!(start < slots[i].end && slots[i].start < end));
+	CHECK(n_slots < QM_GUI_MAX_SHM_HELD);
+	CHECK(gp_decoder_shm_held(d) == n_slots + 1);
+	slots[n_slots++] = (struct slot){ m->window, start, end };
+	/* every other one is released at once */
+	if (start % (2 * QM_GUI_SHM_ALIGN) == 0) {
+		CHECK(gp_decoder_shm_release(d, m->window, m->shm.offset));
+		n_slots--;
+	}
+}
+
+static void forget_slots(uint32_t window)
+{
+	for (unsigned int i = n_slots; i-- > 0;)
+		if (slots[i].window == window)
+			slots[i] = slots[--n_slots];
+}
 
 static void touch(const uint8_t *p, size_t n)
 {
@@ -92,6 +144,8 @@ static void check_message(struct gp_decoder *d, const struct gp_guest_msg *m)
 	case QM_GUI_DESTROY:
 		CHECK(w && w->destroying);
 		CHECK(gp_decoder_window_release(d, m->window));
+		forget_slots(m->window);
+		CHECK(gp_decoder_shm_held(d) == n_slots);
 		return;
 	default:
 		break;
@@ -148,6 +202,9 @@ static void check_message(struct gp_decoder *d, const struct gp_guest_msg *m)
 		break;
 	case QM_GUI_COMMIT:
 		break;
+	case QM_GUI_SHM_BUFFER:
+		check_shm(d, m, w);
+		break;
 	default:
 		CHECK(!"a message type a guest may not send");
 	}
@@ -163,8 +220,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The first byte picks the piece size (0: all at once). */
 	size_t piece = 0;
 
+	n_slots = 0;
 	if (size > 0) {
 		piece = data[0] % 32;
+		if (data[0] & 0x80)
+			gp_decoder_set_shm(d, FUZZ_REGION);
 		data++, size--;
 	}
 	while (off < size) {

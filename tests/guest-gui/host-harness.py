@@ -31,7 +31,7 @@ POINTER_MOTION, POINTER_LEAVE, BUTTON, AXIS = 209, 210, 211, 212
 CLIPBOARD_REQUEST, CLIPBOARD_SET = 213, 214
 STATE_FULLSCREEN, STATE_ACTIVATED = 2, 4
 CREATE_POPUP, CREATE_GRAB = 1, 4
-VERSION = 2
+VERSION = 3
 
 NAMES = {v: k for k, v in dict(globals()).items()
          if isinstance(v, int) and k.isupper() and 1 <= v <= 214

@@ -159,6 +159,30 @@ static void b_clipboard_set(struct buf *b)
 	b->b[b->len++] = 'i';
 }
 
+static void b_shm_release(struct buf *b)
+{
+	msg(b, QM_GUI_MAGIC, QM_GUI_SHM_RELEASE, 4, 4);
+	put32(b, 1u << 20);
+}
+
+static void b_shm_release_long(struct buf *b)
+{
+	msg(b, QM_GUI_MAGIC, QM_GUI_SHM_RELEASE, 4, 8);
+	put32(b, 0);
+	put32(b, 0);
+}
+
+static void b_shm_release_window0(struct buf *b)
+{
+	msg(b, QM_GUI_MAGIC, QM_GUI_SHM_RELEASE, 0, 4);
+	put32(b, 0);
+}
+
+static void c_shm_release(const struct ga_host_msg *m)
+{
+	assert(m->window == 4 && m->u.shm_release.offset == 1u << 20);
+}
+
 static void c_configure(const struct ga_host_msg *m)
 {
 	assert(m->window == 3);
@@ -220,6 +244,12 @@ static const struct test_case cases[] = {
 	  true, GA_DECODE_INVALID, 0, NULL },
 	{ "clipboard set", b_clipboard_set, true, GA_DECODE_OK, 18,
 	  c_clipboard },
+	{ "shm release", b_shm_release, true, GA_DECODE_OK, 20,
+	  c_shm_release },
+	{ "test_decode_rejects_long_shm_release", b_shm_release_long, true,
+	  GA_DECODE_INVALID, 0, NULL },
+	{ "test_decode_rejects_shm_release_window0", b_shm_release_window0,
+	  true, GA_DECODE_INVALID, 0, NULL },
 };
 
 int main(void)

@@ -29,7 +29,17 @@ Scenarios:
   fullscreen      REQUEST_STATES FULLSCREEN for the window, then again
                   each time FILE.2, FILE.3, ... appears (on every
                   connection: files that exist already count at once)
+
+With --shm FILE it speaks version 3 and draws through that shared region
+when the proxy's HELLO offers it (SHM_BUFFER into slots it names only
+after their SHM_RELEASE, logged "SHM_RELEASE window offset"); it shows
+4 such frames, each after the last FRAME_DONE.  Scenarios of the region:
+
+  shm-past-end    a slot past the end of the region (for a 100x100 window 2)
+  shm-reuse       the slot on screen (not released) named again (the same)
+  shm-wrap        a 100x4096 window whose slot's stride * height is 2^32
 """
+import mmap
 import argparse
 import os
 import re
@@ -43,11 +53,13 @@ MAGIC = 0x31554751
 HELLO, CREATE, DESTROY, TITLE, APP_ID, BUFFER_SIZE, DAMAGE, COMMIT = \
     1, 100, 101, 102, 103, 104, 105, 106
 REQUEST_STATES, STATE_FULLSCREEN, CURSOR = 107, 2, 108
+SHM_BUFFER, SHM_RELEASE, HELLO_SHM, XRGB8888 = 110, 215, 1, 1
 NAMES = {1: 'HELLO', 200: 'CONFIGURE', 201: 'CLOSE', 202: 'DESTROYED',
          203: 'FRAME_DONE', 204: 'KEYMAP', 205: 'FOCUS_IN', 206: 'FOCUS_OUT',
          207: 'KEY', 208: 'MODIFIERS', 209: 'POINTER_MOTION',
          210: 'POINTER_LEAVE', 211: 'BUTTON', 212: 'AXIS',
-         213: 'CLIPBOARD_REQUEST', 214: 'CLIPBOARD_SET'}
+         213: 'CLIPBOARD_REQUEST', 214: 'CLIPBOARD_SET',
+         215: 'SHM_RELEASE'}
 
 
 def parse_keymap(text):
@@ -74,13 +86,45 @@ class Guest:
         self.keysyms = {}
         self.frame_done = threading.Event()
         self.closed = False
+        # the shared region: used once the proxy's HELLO offers it
+        self.mm = None
+        self.use_shm = False
+        self.hello = threading.Event()
+        self.held = {}          # offset -> end, named and not released
+        self.released = threading.Condition(self.lock)
+        self.last_slot = None
+        if args.shm:
+            with open(args.shm, 'r+b') as f:
+                self.mm = mmap.mmap(f.fileno(), 0)
 
     def send(self, type_, window, payload=b''):
         with self.lock:
             self.conn.sendall(struct.pack('<IIII', MAGIC, type_, window,
                                           len(payload)) + payload)
 
+    def slot(self, size):
+        """a free 64-aligned offset for size bytes: waits for releases"""
+        with self.released:
+            while True:
+                for c in [0] + [(e + 63) & ~63 for e in self.held.values()]:
+                    if c + size <= len(self.mm) and all(
+                            c >= e or c + size <= o
+                            for o, e in self.held.items()):
+                        self.held[c] = c + size
+                        return c
+                self.released.wait(5)
+
     def frame(self, window=1):
+        if self.use_shm:
+            stride = self.w * 4
+            off = self.slot(stride * self.h)
+            self.mm[off:off + stride * self.h] = self.pixel * (self.w * self.h)
+            self.last_slot = off
+            self.send(SHM_BUFFER, window,
+                      struct.pack('<10I', off, self.w, self.h, stride,
+                                  XRGB8888, 1, 0, 0, self.w, self.h))
+            self.send(COMMIT, window)
+            return
         px = self.pixel * (self.w * self.h)
         self.send(DAMAGE, window,
                   struct.pack('<IIII', 0, 0, self.w, self.h) + px)
@@ -118,6 +162,15 @@ class Guest:
             words = ' '.join(str(x) for x in
                              struct.unpack('<%dI' % (len(p) // 4), p))
         self.log.write('%s %d %s\n' % (name, win, words))
+        if t == 1 and len(p) == 8:
+            version, flags = struct.unpack('<II', p)
+            self.use_shm = (self.mm is not None and version >= 3 and
+                            bool(flags & HELLO_SHM))
+            self.hello.set()
+        if t == 215 and len(p) == 4:
+            with self.released:
+                self.held.pop(struct.unpack('<I', p)[0], None)
+                self.released.notify_all()
         if t == 203:
             self.frame_done.set()
         if t == 213:
@@ -141,15 +194,26 @@ class Guest:
             w, h = min(w, 2000), min(h, 2000)
             if w and h and (w, h) != (self.w, self.h):
                 self.w, self.h = w, h
-                try:
-                    self.send(BUFFER_SIZE, 1, struct.pack('<II', w, h))
-                    self.frame()
-                except OSError:
-                    pass
+
+                def resize():
+                    try:
+                        self.send(BUFFER_SIZE, 1, struct.pack('<II', w, h))
+                        self.frame()
+                    except OSError:
+                        pass
+                # a slot may have to wait for a release, which this
+                # (the reader) thread delivers
+                if self.use_shm:
+                    threading.Thread(target=resize, daemon=True).start()
+                else:
+                    resize()
 
     def play(self):
         a = self.args
-        self.send(HELLO, 0, struct.pack('<II', 2, 0))
+        # version 3 (the shared region) only with a region to offer
+        self.send(HELLO, 0, struct.pack('<II', 3 if a.shm else 2, 0))
+        if a.shm:
+            self.hello.wait(5)
         self.send(CREATE, 1, struct.pack('<IIiiII', 0, 0, 0, 0,
                                          self.w, self.h))
         self.send(TITLE, 1, a.title.encode())
@@ -159,6 +223,12 @@ class Guest:
             # a 16x16 cursor in one colour, its hotspot at its top left
             self.send(CURSOR, 1, struct.pack('<iiII', 0, 0, 16, 16) +
                       struct.pack('<I', 0xff000000 | int(a.cursor, 16)) * 256)
+        if self.use_shm:
+            for _ in range(4):
+                self.frame_done.wait(5)
+                self.frame_done.clear()
+                self.frame()
+            self.log.write('SHM_FRAMES 5\n')
         if a.scenario == 'none':
             return
         while not os.path.exists(a.wait_for):
@@ -221,6 +291,25 @@ class Guest:
                           struct.pack('<I', STATE_FULLSCREEN))
                 self.log.write('REQUESTED-FULLSCREEN %d\n' % i)
                 i += 1
+        # The region's hostile guests name slots for a 100x100 window of
+        # their own (window 2, made just before): window 1's size follows
+        # the compositor's tiling, on another thread.
+        elif a.scenario == 'shm-past-end':
+            self.send(CREATE, 2, struct.pack('<IIiiII', 0, 0, 0, 0,
+                                             100, 100))
+            self.send(SHM_BUFFER, 2, struct.pack(
+                '<6I', len(self.mm) - 64, 100, 100, 400, XRGB8888, 0))
+        elif a.scenario == 'shm-reuse':
+            # window 1's slot on screen, which the host holds
+            self.send(CREATE, 2, struct.pack('<IIiiII', 0, 0, 0, 0,
+                                             100, 100))
+            self.send(SHM_BUFFER, 2, struct.pack(
+                '<6I', self.last_slot, 100, 100, 400, XRGB8888, 0))
+        elif a.scenario == 'shm-wrap':
+            self.send(CREATE, 2, struct.pack('<IIiiII', 0, 0, 0, 0,
+                                             100, 4096))
+            self.send(SHM_BUFFER, 2, struct.pack(
+                '<6I', 0, 100, 4096, 1 << 20, XRGB8888, 0))
         elif a.scenario == 'flood':
             end = time.monotonic() + 3
             frames = 0
@@ -250,6 +339,8 @@ def main():
                     'the window')
     ap.add_argument('--mode', help='octal mode for the socket (a guest '
                     'run as root for a user\'s proxy)')
+    ap.add_argument('--shm', default='',
+                    help='a shared region (file) named to the proxy too')
     a = ap.parse_args()
 
     try:

@@ -535,7 +535,7 @@ static void test_decode_accepts_grab_in_version_2(void)
 	put_words(hello, QM_GUI_HELLO, 0, (uint32_t[]){ 7, 0 }, 2);
 	struct run r = feed(d, hello);
 	g_assert_cmpint(r.status, ==, GP_DECODE_MESSAGE);
-	g_assert_cmpuint(r.last.hello.version, ==, QM_GUI_VERSION_2);
+	g_assert_cmpuint(r.last.hello.version, ==, QM_GUI_VERSION_3);
 	run_clear(&r);
 	put_create(b, 1, 0, 0, 0, 0, 100, 50);
 	put_create(b, 2, 1, QM_GUI_CREATE_POPUP | QM_GUI_CREATE_GRAB, 3, 4,

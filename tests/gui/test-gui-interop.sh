@@ -6,7 +6,9 @@
 # relay.py as QEMU's virtio-serial port would join them, and real Wayland
 # apps (foot, weston-simple-shm) in the agent's compositor.  No VM.
 # Checks the windows' titles and app_ids, their borders, that keys typed
-# with wtype reach foot's shell (which acts on them), and a clean exit.
+# with wtype reach foot's shell (which acts on them), that the windows'
+# pixels come through a shared region (a file standing for the ivshmem
+# device), and a clean exit.
 # TAP output.
 #
 #   test-gui-interop.sh GUI_PROXY QMGR_GUI_AGENT RELAY_PY
@@ -20,7 +22,7 @@ if ! command -v foot >/dev/null; then
 fi
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..6"
+echo "1..7"
 
 G=$T/guest-rt       # the "guest's" runtime directory
 mkdir -m 0700 "$G"
@@ -32,11 +34,14 @@ genv=(env -i PATH=/usr/bin:/bin HOME="$T" SHELL=/bin/sh LANG=C.UTF-8
 	>"$T/relay.log" 2>&1 &
 pids+=($!)
 wait_for 5 test -S "$T/guest.sock" -a -S "$T/host.sock"
+# the shared region, as qmgrd sizes it (QM_GUI_SHM_DEFAULT_MIB)
+truncate -s 64M "$T/region"
+[ ${#AS[@]} -gt 0 ] && chown "$GUI_USER": "$T/region"
 "${AS[@]}" "${genv[@]}" "$AGENT" --connect-unix "$T/guest.sock" \
-	--socket wayland-guest >"$T/agent.log" 2>&1 &
+	--socket wayland-guest --shm "$T/region" >"$T/agent.log" 2>&1 &
 pids+=($!)
-"${AS[@]}" "${wenv[@]}" ASAN_OPTIONS=detect_leaks=1 "$PROXY" \
-	--guest "work:green:$T/host.sock" >"$T/proxy.log" 2>&1 &
+"${AS[@]}" "${wenv[@]}" ASAN_OPTIONS=detect_leaks=1 G_MESSAGES_DEBUG=gui-proxy "$PROXY" \
+	--guest "work:green:$T/host.sock" --shm "work:$T/region" >"$T/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 wait_for 10 test -S "$G/wayland-guest"
@@ -83,6 +88,17 @@ if command -v weston-simple-shm >/dev/null; then
 else
 	ok "# SKIP weston-simple-shm is not installed"
 	ok "# SKIP weston-simple-shm is not installed"
+fi
+
+frames_by_region() {
+	grep -q "guest 'work' connected (protocol version 3, shared region)" "$T/proxy.log" &&
+		[ "$(grep -c "guest 'work' window [0-9]*: frames through the shared region" "$T/proxy.log")" -ge 2 ]
+}
+if wait_for 5 frames_by_region; then
+	ok "foot's and weston-simple-shm's frames come through the shared region"
+else
+	not_ok "foot's and weston-simple-shm's frames come through the shared region" \
+		"$(grep -E "shared region|connected" "$T/proxy.log" "$T/agent.log" | tail -n 6)"
 fi
 
 kill -TERM "$proxy_pid"

@@ -11,7 +11,10 @@
 # only that guest its connection while the proxy and the other guests stay,
 # borders intact, and each dropped guest is one desktop notification on a
 # private session bus (mako as the server); sway restarted under the
-# proxy: the windows come back.  TAP output.
+# proxy: the windows come back.  Guests with a shared region (--shm) draw
+# through it; a slot past its end, one the host still holds, and one
+# whose stride * height wraps 32 bits each cost that guest its
+# connection.  TAP output.
 #
 #   test-gui-proxy.sh GUI_PROXY FAKE_GUEST_PY WL_POINTER
 set -u
@@ -20,19 +23,27 @@ FAKE=$2
 POINTER=$(realpath "$3")
 . "$(dirname "$0")/lib-gui.sh"
 
-echo "1..51"
+echo "1..57"
 
 # ---- the guests ----
 # name:label:scenario:content-colour
 guests="work:green:none:00ff00 personal:blue:popups:ff00ff
 	evil-title:red:bidi-title:202020 evil-size:orange:oversize:202020
 	evil-damage:yellow:bad-damage:202020 evil-reuse:purple:id-reuse:202020
-	evil-ghost:gray:unknown-window:202020"
+	evil-ghost:gray:unknown-window:202020 shm-work:orange:none:00ffff
+	evil-shm-end:red:shm-past-end:202020 evil-shm-reuse:red:shm-reuse:202020
+	evil-shm-wrap:red:shm-wrap:202020"
 proxy_args=()
 for g in $guests; do
 	IFS=: read -r name label scenario color <<<"$g"
 	extra=()    # work has a cursor image of its own (orange)
 	[ "$name" = work ] && extra=(--cursor ff8000)
+	if [[ $name == *shm* ]]; then
+		# a shared region of 16 MiB, the GUI user's (as qmgrd gives one)
+		truncate -s 16M "$T/$name.shm" && chown "$GUI_USER" "$T/$name.shm"
+		extra+=(--shm "$T/$name.shm")
+		proxy_args+=(--shm "$name:$T/$name.shm")
+	fi
 	"${AS[@]}" "${wenv[@]}" $PY "$FAKE" --socket "$T/$name.sock" --log "$T/$name.log" \
 		--color "$color" --scenario "$scenario" --wait-for "$T/go" "${extra[@]}" \
 		>"$T/$name.out" 2>&1 &
@@ -47,7 +58,7 @@ done
 pids+=($!)
 proxy_args+=(--guest "evil-flood:black:$T/evil-flood.sock")
 for _ in $(seq 50); do
-	[ "$(cd "$T" && ls *.sock 2>/dev/null | wc -l)" -ge 8 ] && break
+	[ "$(cd "$T" && ls *.sock 2>/dev/null | wc -l)" -ge 12 ] && break
 	sleep 0.1
 done
 
@@ -80,6 +91,15 @@ if wait_for 10 border_ok "[personal] hello" 3465a4 ff00ff; then
 else
 	not_ok "personal: border in blue (#3465a4) on all four sides" "$(cat "$T/border.why")"
 fi
+# the shared region: pixels the proxy never copies, inside its border
+if wait_for 10 border_ok "[shm-work] hello" f57900 00ffff; then
+	ok "shm-work: drawn through its shared region, in its orange border ($(cat "$T/border.why"))"
+else
+	not_ok "shm-work: drawn through its shared region, in its orange border" "$(cat "$T/border.why")" \
+		"$(grep -E 'HELLO|SHM|FRAME' "$T/shm-work.log" | tail -n 5)"
+fi
+check "shm-work: 5 frames through the region, each slot named again only after SHM_RELEASE" \
+	eval 'wait_for 10 grep -q "^SHM_FRAMES 5" "$T/shm-work.log" && grep -q "^SHM_RELEASE 1 " "$T/shm-work.log"'
 check "the guest was told its content size (window minus border)" \
 	grep -qE '^CONFIGURE 1 [1-9][0-9]* [1-9][0-9]* ' "$T/work.log"
 check "the guest got FRAME_DONE for its frames" grep -q '^FRAME_DONE 1' "$T/work.log"
@@ -204,6 +224,18 @@ print('%d orange pixels from %d,%d' % (len(pts), x0, y0))
 sys.exit(0 if len(pts) == 256 and (x0, y0) == (int(sys.argv[2]), int(sys.argv[3])) else 1)
 EOF
 }
+# The hostile guests started with "go" are dropped first (their windows
+# leave and the tiles settle), so that work's rectangle stays put.
+quick_drops() {
+	local q
+	for q in evil-size evil-damage evil-reuse evil-ghost evil-shm-end \
+		evil-shm-reuse evil-shm-wrap; do
+		grep -q '^EOF' "$T/$q.log" || return 1
+	done
+	! tree | grep -qE '^\[evil-(size|damage|reuse|ghost|shm-end|shm-reuse|shm-wrap)\]'
+}
+wait_for 15 quick_drops
+sleep 0.5
 read -r wx wy ww wh <<<"$(rect_of "[work] hello")"
 # One wl-pointer for the whole: sway shows a cursor only while a pointer
 # device exists, and the proxy binds its wl_pointer when one appears (so
@@ -257,6 +289,12 @@ check "oversize window: guest dropped (7681 wide)" dropped evil-size "outside 1x
 check "DAMAGE outside the buffer: guest dropped" dropped evil-damage "outside the"
 check "CREATE of an id in use: guest dropped" dropped evil-reuse "already in use"
 check "message for an unknown window: guest dropped" dropped evil-ghost "unknown window"
+check "SHM_BUFFER past the end of the region: guest dropped" dropped evil-shm-end \
+	"SHM_BUFFER (window 2): slot .* past the end of the 16777216-byte region"
+check "SHM_BUFFER on a slot the host still holds: guest dropped" dropped evil-shm-reuse \
+	"the host still holds"
+check "SHM_BUFFER whose stride * height wraps 32 bits: guest dropped" dropped evil-shm-wrap \
+	"slot \[0, 4294967296) past the end"
 
 # the flood: full frames without waiting, then too many windows
 touch "$T/flood"
@@ -273,29 +311,30 @@ grep '^FLOODED' "$T/evil-flood.log" | sed 's/^/# /'
 # one desktop notification per dropped qube, in the proxy's words
 evil_notices() {
 	local q
-	for q in evil-size evil-damage evil-reuse evil-ghost evil-flood; do
+	for q in evil-size evil-damage evil-reuse evil-ghost evil-flood \
+		evil-shm-end evil-shm-reuse evil-shm-wrap; do
 		[ "$(notices | grep -cF "qmgr: GUI of qube '$q' disconnected	")" = 1 ] || return 1
 	done
-	[ "$(notices | wc -l)" = 5 ]
+	[ "$(notices | wc -l)" = 8 ]
 }
 if [ -n "$notifier" ]; then
 	for _ in 1 2 3; do ok "# SKIP no notification server: $notifier"; done
 else
 	if wait_for 10 evil_notices; then
-		ok "each dropped guest is one desktop notification (5 qubes, 5 notices)"
+		ok "each dropped guest is one desktop notification (8 qubes, 8 notices)"
 	else
-		not_ok "each dropped guest is one desktop notification (5 qubes, 5 notices)" \
+		not_ok "each dropped guest is one desktop notification (8 qubes, 8 notices)" \
 			"$(notices)" "$(grep -i notif "$T/proxy.log")"
 	fi
 	check "the notice says why: the decoder's reason, in the proxy's words" eval \
 		'notices | grep -F "qmgr: GUI of qube '"'evil-size'"' disconnected" |
 			grep -q "broke the GUI protocol (.*outside 1x1.*Its windows were closed"'
 	check "guests that were not dropped got no notice" eval \
-		'! notices | grep -qE "qube '"'(work|personal|evil-title)'"'"'
+		'! notices | grep -qE "qube '"'(work|personal|evil-title|shm-work)'"'"'
 fi
 
 check "the proxy is still running" kill -0 "$proxy_pid"
-no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood)\]'; }
+no_evil_views() { ! tree | grep -E >/dev/null '^\[evil-(size|damage|reuse|ghost|flood|shm-end|shm-reuse|shm-wrap)\]'; }
 check "the dropped guests' windows are gone" wait_for 5 no_evil_views
 check "work's window is still there" has_view "[work] hello	qmgr.work."
 check "personal's window is still there" has_view "[personal] hello	qmgr.personal."
@@ -305,7 +344,7 @@ else
 	not_ok "work's border intact after the hostile guests" "$(cat "$T/border.why")"
 fi
 check "no dropped guest was reconnected" eval \
-	'[ "$(grep -c "connected (protocol" "$T/proxy.log")" -eq 8 ]'
+	'[ "$(grep -c "connected (protocol" "$T/proxy.log")" -eq 12 ]'
 
 check "DESTROY is answered with DESTROYED" grep -q '^DESTROYED 2' "$T/personal.log"
 run swaymsg '[app_id="^qmgr\.personal\."] kill' >/dev/null
@@ -351,6 +390,11 @@ if wait_for 10 border_ok "[work] hello" 73d216 00ff00; then
 	ok "work's border and content after the restart ($(cat "$T/border.why"))"
 else
 	not_ok "work's border and content after the restart" "$(cat "$T/border.why")"
+fi
+if wait_for 10 border_ok "[shm-work] hello" f57900 00ffff; then
+	ok "shm-work (its pixels in the shared region) is back, border and content ($(cat "$T/border.why"))"
+else
+	not_ok "shm-work (its pixels in the shared region) is back, border and content" "$(cat "$T/border.why")"
 fi
 check "the guests stayed connected through it (no EOF, no reconnection)" eval \
 	'! grep -q "^EOF" "$T/work.log" &&
@@ -435,5 +479,5 @@ else
 		"$(grep -v '^\[' "$T/proxy2.log" | tail -n 30)"
 fi
 
-[ "$n" = 51 ] || echo "# planned 51 tests, ran $n"
+[ "$n" = 57 ] || echo "# planned 57 tests, ran $n"
 [ $fails -eq 0 ]

@@ -28,7 +28,7 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
-echo "1..15"
+echo "1..17"
 
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
@@ -73,6 +73,22 @@ foot_shows() { # NAME
 	fi
 }
 foot_shows "qvm-run work foot: sway shows '[work] foot', app_id qmgr.work.foot (the qube learnt from qmgrd)"
+# The qube's shared GUI region (ivshmem): the agent maps its BAR2, and
+# foot's frames come through it (gui-proxy says so, G_MESSAGES_DEBUG).
+maps=$(qvm-run -p -u root work 'for p in /proc/[0-9]*; do grep -q qmgr-gui-agent $p/cmdline 2>/dev/null && grep resource2 $p/maps; done' 2>&1)
+if echo "$maps" | grep -q resource2; then
+	ok "the qube's compositor maps the ivshmem device's BAR2"
+else
+	not_ok "the qube's compositor maps the ivshmem device's BAR2" "$maps" \
+		"$(qvm-run -p -u root work 'ls -l /sys/bus/pci/devices/*/resource2; cat /sys/bus/pci/devices/*/device' 2>&1)"
+fi
+if grep -q "guest 'work' connected (protocol version 3, shared region)" "$GT/proxy.log" &&
+	grep -q "guest 'work' window [0-9]*: frames through the shared region" "$GT/proxy.log"; then
+	ok "foot's frames reach gui-proxy through the shared region"
+else
+	not_ok "foot's frames reach gui-proxy through the shared region" \
+		"$(grep -E "guest 'work'|shared region" "$GT/proxy.log" | tail -n 10)"
+fi
 if wait_for 30 border_ok "[work] foot" 3465a4; then
 	ok "the window has work's blue border on all four sides ($(cat "$GT/border.why"))"
 else

@@ -98,6 +98,13 @@ else
 	not_ok "the GUI channel's socket exists for group qmgr" "$gs: $(stat -c '%F %a %U:%G' "$gs" 2>&1)"
 fi
 refuse "gui_socket is read-only" "read-only" qvm-prefs work gui_socket /tmp/x
+gm=$(qvm-prefs work gui_shm)
+if [ -f "$gm" ] && [ "$(stat -c '%a %G %s' "$gm")" = "660 $want_group $((64 << 20))" ]; then
+	ok "the shared GUI region's file exists for group qmgr ($gm)"
+else
+	not_ok "the shared GUI region's file exists for group qmgr" "$gm: $(stat -c '%F %a %U:%G %s' "$gm" 2>&1)"
+fi
+refuse "gui_shm is read-only" "read-only" qvm-prefs work gui_shm /tmp/x
 refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
 refuse "memory cannot change while running" "while it is Running" qvm-prefs work memory 400
 refuse "a running qube cannot be removed" "shut it down first" qvm-remove -f work
@@ -117,6 +124,7 @@ if out=$(qvm-shutdown --wait --timeout 60 work 2>&1); then ok "qvm-shutdown --wa
 	not_ok "qvm-shutdown --wait work" "$out" "console:" "$(tail -n 15 "$QMGR_ROOT/var/log/qmgr/console-work.log")" "qmgrd:" "$(tail -n 15 "$T/qmgrd.log")"
 fi
 [ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
+[ -n "$gm" ] && [ ! -e "$gm" ] && ok "its shared GUI region is removed" || not_ok "its shared GUI region is removed" "$gm"
 [ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
 [ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
 refuse "qvm-run --no-autostart on a halted qube is refused" "autostart" qvm-run -p --no-autostart work true
