@@ -789,22 +789,24 @@ static void m_create(struct qmgrd *d, struct qm_call *c, struct qm_vm *u)
 	/* A TemplateVM named like a template in the store, without
 	 * --template, is that template's (qvm-template install makes it so):
 	 * it boots the store's current revision and has no root of its own. */
-	bool from_store = cls == POL_CLASS_TEMPLATEVM && tmpl == NULL &&
-			  qm_store_has(d, name);
-	if (from_store) {
+	bool from_store = false;
+	if (cls == POL_CLASS_TEMPLATEVM && tmpl == NULL) {
 		g_autofree char *rev = NULL;
 		g_autoptr(GError) serr = NULL;
 		g_autoptr(GKeyFile) kf = qm_store_current(d, name, &rev,
 							  &serr);
-		if (kf == NULL) {
+		if (serr != NULL) {
 			qm_call_fail(c, QM_ERR_INVALID, "template store: %s",
-				     serr ? serr->message : "gone");
+				     serr->message);
 			goto fail;
 		}
-		/* its sizing, unless the call gave one */
-		qm_template_sizing_apply(vm, kf);
-		if (!g_hash_table_contains(vm->props, "label"))
-			qm_vm_prop_set(vm, "label", "black");
+		from_store = kf != NULL;
+		if (from_store) {
+			/* its sizing, unless the call gave one */
+			qm_template_sizing_apply(vm, kf);
+			if (!g_hash_table_contains(vm->props, "label"))
+				qm_vm_prop_set(vm, "label", "black");
+		}
 	}
 	struct qm_vm *src = from_store ? NULL : root_source(d, vm, tmpl);
 	if (!from_store &&

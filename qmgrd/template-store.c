@@ -18,7 +18,7 @@ static char *store_dir(struct qmgrd *d, const char *name)
 	return g_build_filename(d->paths.lib, "template-store", name, NULL);
 }
 
-bool qm_store_has(struct qmgrd *d, const char *name)
+static bool store_has(struct qmgrd *d, const char *name)
 {
 	g_autofree char *dir = store_dir(d, name);
 	g_autofree char *state = g_build_filename(dir, QM_TPL_STATE, NULL);
@@ -28,7 +28,7 @@ bool qm_store_has(struct qmgrd *d, const char *name)
 GKeyFile *qm_store_current(struct qmgrd *d, const char *name, char **dir,
 			   GError **error)
 {
-	if (!qm_store_has(d, name))
+	if (!store_has(d, name))
 		return NULL;
 	g_autofree char *tdir = store_dir(d, name);
 	guint32 current = 0, previous = 0;

@@ -24,8 +24,6 @@
  */
 GKeyFile *qm_store_current(struct qmgrd *d, const char *name, char **dir,
 			   GError **error);
-/* Whether NAME is in the store (its state file exists). */
-bool qm_store_has(struct qmgrd *d, const char *name);
 
 /*
  * The kernel, initramfs and root image that template.conf `kf` of the
