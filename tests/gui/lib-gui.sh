@@ -182,6 +182,32 @@ EOF
 }
 
 
+# fullscreen_mode FIELD VALUE: sway's fullscreen_mode (0 none, 1 output)
+# of the view whose FIELD (name or app_id) is VALUE
+fullscreen_mode() {
+	run swaymsg -t get_tree | $PY -c '
+import json, sys
+def walk(n):
+    if n.get(sys.argv[1]) == sys.argv[2] and n.get("pid"):
+        print(n.get("fullscreen_mode", 0)); sys.exit(0)
+    for c in n.get("nodes", []) + n.get("floating_nodes", []):
+        walk(c)
+walk(json.load(sys.stdin))' "$1" "$2"
+}
+
+# fake_template DIR: a template directory for a qmgrd on libvirt's test
+# driver (test:///default), which boots nothing: its files only exist
+fake_template() {
+	mkdir -p "$1" || return 1
+	head -c 4096 /dev/zero >"$1/vmlinux"
+	head -c 4096 /dev/zero >"$1/initramfs.cpio.gz"
+	qemu-img create -q -f raw "$1/root.img" 1M || return 1
+	printf '%s\n' '[Template]' name=minimal kernel=vmlinux \
+		initramfs=initramfs.cpio.gz root=root.img \
+		kernel_cmdline=console=ttyS0 memory=128 vcpus=1 \
+		>"$1/template.conf"
+}
+
 # bus_config FILE ADDRESS: a session bus listening on ADDRESS, without service
 # activation: Debian's session configuration would start mako (or any
 # installed notification server) whenever something calls a name nobody

@@ -41,20 +41,8 @@ if [ "$(id -u)" = 0 ]; then
 	usermod -a -G qmgr "$GUI_USER" || exit 1
 fi
 tpl=$CT/templates/minimal
-mkdir -p "$tpl" "$ROOT/etc/qmgr/policy.d"
-head -c 4096 /dev/zero >"$tpl/vmlinux"
-head -c 4096 /dev/zero >"$tpl/initramfs.cpio.gz"
-qemu-img create -q -f raw "$tpl/root.img" 1M || exit 1
-cat >"$tpl/template.conf" <<'EOF'
-[Template]
-name=minimal
-kernel=vmlinux
-initramfs=initramfs.cpio.gz
-root=root.img
-kernel_cmdline=console=ttyS0
-memory=128
-vcpus=1
-EOF
+mkdir -p "$ROOT/etc/qmgr/policy.d"
+fake_template "$tpl" || exit 1
 cat >"$ROOT/etc/qmgr/policy.d/30-test.policy" <<'EOF'
 qmgr.ClipboardPaste  *  work      personal  allow
 qmgr.ClipboardPaste  *  personal  work      allow

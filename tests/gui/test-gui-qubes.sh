@@ -45,20 +45,7 @@ trap cleanup EXIT
 getent group qmgr >/dev/null || groupadd --system qmgr || exit 1
 usermod -a -G qmgr "$GUI_USER" || exit 1
 tpl=$CT/templates/minimal
-mkdir -p "$tpl"
-head -c 4096 /dev/zero >"$tpl/vmlinux"
-head -c 4096 /dev/zero >"$tpl/initramfs.cpio.gz"
-qemu-img create -q -f raw "$tpl/root.img" 1M || exit 1
-cat >"$tpl/template.conf" <<'EOF'
-[Template]
-name=minimal
-kernel=vmlinux
-initramfs=initramfs.cpio.gz
-root=root.img
-kernel_cmdline=console=ttyS0
-memory=128
-vcpus=1
-EOF
+fake_template "$tpl" || exit 1
 "$B/qmgrd/qmgrd" --root "$ROOT" --libvirt-uri test:///default \
 	--template-dir "$CT/templates" --start-timeout 600 >"$CT/qmgrd.log" 2>&1 &
 qmgrd_pid=$!
@@ -166,17 +153,7 @@ else
 fi
 
 # ---- fullscreen ----
-# fs_mode NAME: sway's fullscreen_mode of the view NAME (0 none, 1 output)
-fs_mode() {
-	run swaymsg -t get_tree | $PY -c '
-import json, sys
-def walk(n):
-    if n.get("name") == sys.argv[1] and n.get("pid"):
-        print(n.get("fullscreen_mode", 0)); sys.exit(0)
-    for c in n.get("nodes", []) + n.get("floating_nodes", []):
-        walk(c)
-walk(json.load(sys.stdin))' "$1"
-}
+fs_mode() { fullscreen_mode name "$1"; }   # lib-gui.sh
 fs_is() { [ "$(fs_mode "[work] hello")" = "$1" ]; }
 # configures STATE: the guest's CONFIGUREs (window 1) with / without the
 # FULLSCREEN state (2)

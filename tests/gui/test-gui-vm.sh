@@ -144,16 +144,7 @@ fi
 # Fullscreen (foot --fullscreen calls xdg_toplevel.set_fullscreen): not
 # honoured while gui_allow_fullscreen is False (the default), honoured
 # once it is True, and left with Ctrl-Alt-Shift-F.
-fs_mode_of() {  # APP_ID: sway's fullscreen_mode of that view
-	run swaymsg -t get_tree | $PY -c '
-import json, sys
-def walk(n):
-    if n.get("app_id") == sys.argv[1] and n.get("pid"):
-        print(n.get("fullscreen_mode", 0)); sys.exit(0)
-    for c in n.get("nodes", []) + n.get("floating_nodes", []):
-        walk(c)
-walk(json.load(sys.stdin))' "$1"
-}
+fs_mode_of() { fullscreen_mode app_id "$1"; }   # lib-gui.sh
 fs_is() { [ "$(fs_mode_of "$1")" = "$2" ]; }
 run swaymsg '[app_id="^qmgr\.work\."] kill' >/dev/null
 qvm-run work 'foot --app-id=fs1 --fullscreen /bin/sh >/tmp/foot-fs1.log 2>&1'
