@@ -14,6 +14,7 @@
 #include "server.h"
 #include "surface.h"
 #include "window.h"
+#include "xdg.h"
 
 #define SEAT_VERSION 7
 /* key repeat is the client's, at the usual desktop defaults */
@@ -29,7 +30,9 @@ struct ga_seat {
 	int keymap_fd;                  /* -1: none yet */
 	uint32_t keymap_size;           /* with the NUL */
 	struct qm_gui_modifiers mods;
-	struct ga_window *kb_focus;
+	struct ga_window *kb_host;      /* focused on the host */
+	struct ga_window *kb_focus;     /* holds the keyboard: kb_host or
+					 * its topmost grabbing popup */
 	struct ga_window *ptr_focus;
 	int32_t ptr_x, ptr_y;           /* wl_fixed_t */
 	struct ga_surface *cursor;      /* the pointer focus's cursor */
@@ -155,25 +158,32 @@ static void keyboard_leave(struct ga_seat *seat)
 		wl_keyboard_send_leave(kb, serial, surface);
 }
 
+/* The host focused `w`; the keyboard goes to w's topmost grabbing popup
+ * if it has one, and follows as popups open and close (checked at each
+ * focus and key, so a menu has the keys from its first). */
 void ga_seat_focus_in(struct ga_seat *seat, struct ga_window *w)
 {
-	struct wl_resource *surface = surface_resource(w);
+	struct ga_window *target = ga_xdg_keyboard_target(w);
+	struct wl_resource *surface = surface_resource(target);
 	struct wl_resource *kb;
 
-	if (seat->kb_focus == w)
+	seat->kb_host = w;
+	if (seat->kb_focus == target)
 		return;
 	keyboard_leave(seat);
 	if (surface == NULL)
 		return;
-	seat->kb_focus = w;
+	seat->kb_focus = target;
 	for_each_client_resource(kb, &seat->keyboards, surface)
 		send_enter(seat, kb, surface);
 }
 
 void ga_seat_focus_out(struct ga_seat *seat, struct ga_window *w)
 {
-	if (seat->kb_focus == w)
+	if (seat->kb_host == w || seat->kb_focus == w) {
+		seat->kb_host = NULL;
 		keyboard_leave(seat);
+	}
 }
 
 void ga_seat_key(struct ga_seat *seat, struct ga_window *w,
@@ -201,6 +211,8 @@ void ga_seat_modifiers(struct ga_seat *seat, struct ga_window *w,
 	struct wl_resource *kb;
 
 	seat->mods = *mods;
+	if (seat->kb_host != NULL)
+		ga_seat_focus_in(seat, seat->kb_host);
 	struct wl_resource *surface = surface_resource(seat->kb_focus);
 	if (surface == NULL)
 		return;
@@ -434,6 +446,9 @@ void ga_seat_flush(struct ga_seat *seat)
 
 void ga_seat_window_gone(struct ga_seat *seat, struct ga_window *w)
 {
+	/* a closed menu gives the keyboard back at the next key */
+	if (seat->kb_host == w)
+		seat->kb_host = NULL;
 	if (seat->kb_focus == w)
 		keyboard_leave(seat);
 	if (seat->ptr_focus == w)

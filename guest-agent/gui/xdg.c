@@ -223,6 +223,26 @@ static const struct ga_window_impl window_impl = {
 	.button_pressed = window_button_pressed,
 };
 
+struct ga_window *ga_xdg_keyboard_target(struct ga_window *w)
+{
+	if (w == NULL || w->impl != &window_impl)
+		return w;
+	struct ga_xdg_surface *xs = w->owner;
+	for (unsigned depth = 0; depth < 64; depth++) {
+		struct ga_xdg_surface *child, *top = NULL;
+
+		/* oldest first: the newest grabbing popup is the topmost */
+		wl_list_for_each(child, &xs->popups, popup_link)
+			if (child->grabbed && child->window != NULL &&
+			    child->window->live)
+				top = child;
+		if (top == NULL)
+			break;
+		xs = top;
+	}
+	return xs->window != NULL ? xs->window : w;
+}
+
 static void map_toplevel(struct ga_xdg_surface *xs)
 {
 	xs->window = ga_window_create(xs->server, xs->surface,

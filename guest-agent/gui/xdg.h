@@ -11,6 +11,7 @@
 #include <wayland-server-core.h>
 
 struct ga_server;
+struct ga_window;
 struct ga_xdg_surface;
 
 bool ga_xdg_init(struct ga_server *server);
@@ -28,3 +29,8 @@ bool ga_xdg_toplevel_has_buffer(struct ga_xdg_surface *toplevel);
 /* Sends a configure, if the initial one was sent already (a decoration
  * mode change must be followed by xdg_surface.configure). */
 void ga_xdg_toplevel_reconfigure(struct ga_xdg_surface *toplevel);
+
+/* Where keys for the host's focused window `w` go: the topmost grabbing
+ * popup open on it (xdg-shell gives that popup the keyboard focus; host
+ * compositors such as sway keep theirs on the toplevel), else w. */
+struct ga_window *ga_xdg_keyboard_target(struct ga_window *w);

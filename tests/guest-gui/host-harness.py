@@ -5,7 +5,7 @@
 runs real Wayland apps against it and checks what reaches the "host"
 (common/gui-proto.h, decoded here with struct).  Prints TAP.
 
-usage: host-harness.py AGENT GEN_KEYMAP WL_CLIP WL_MISBEHAVE
+usage: host-harness.py AGENT GEN_KEYMAP WL_CLIP WL_MISBEHAVE WL_POPUP_KEYS
 """
 import os
 import select
@@ -460,6 +460,90 @@ def test_popup(t, a):
          'DESTROY when the app is killed')
 
 
+class Lines:
+    """An app's stdout, line by line, read in a thread."""
+
+    def __init__(self, proc):
+        self.lines = []
+        self.cv = threading.Condition()
+        threading.Thread(target=self._read, args=(proc.stdout,),
+                         daemon=True).start()
+
+    def _read(self, f):
+        for raw in f:
+            with self.cv:
+                self.lines.append(raw.decode(errors='replace').rstrip('\n'))
+                self.cv.notify_all()
+
+    def wait(self, want, timeout=10.0):
+        end = time.monotonic() + timeout
+        with self.cv:
+            while want not in self.lines:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cv.wait(left)
+            return True
+
+
+def test_popup_keys(t, a, popup_keys):
+    """A grabbing menu has the keys while it is open, though the host
+    (like sway) keeps its keyboard focus on the toplevel; the window has
+    them back once the menu is closed."""
+    h = a.host
+    start = h.mark()
+    h.auto_frame = True
+    app = subprocess.Popen([popup_keys], env=a.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    out = Lines(app)
+    c = h.wait(lambda m: m.type == CREATE and
+               not struct.unpack('<IIiiII', m.payload)[1] & CREATE_POPUP,
+               10, start)
+    if not t.ok(c is not None, 'menu app: CREATE', a.log_text()):
+        app.kill()
+        app.wait()
+        return
+    wid = c.window
+    h.send(FOCUS_IN, wid)
+    h.send(KEY, wid, struct.pack('<III', 1, 30, 1))
+    h.send(KEY, wid, struct.pack('<III', 2, 30, 0))
+    t.ok(out.wait('key 30 toplevel'), 'no menu: a key reaches the window',
+         out.lines)
+    mark = h.mark()
+    h.send(POINTER_MOTION, wid, struct.pack('<Iii', 3, 50 * 256, 50 * 256))
+    h.send(BUTTON, wid, struct.pack('<III', 4, 0x111, 1))    # BTN_RIGHT
+    h.send(BUTTON, wid, struct.pack('<III', 5, 0x111, 0))
+    p = h.wait(lambda m: m.type == CREATE and
+               struct.unpack('<IIiiII', m.payload)[1] & CREATE_GRAB, 10,
+               mark)
+    t.ok(p is not None, 'right click: a grabbing popup is CREATEd',
+         out.lines)
+    h.send(KEY, wid, struct.pack('<III', 6, 31, 1))          # the toplevel's
+    h.send(KEY, wid, struct.pack('<III', 7, 31, 0))
+    t.ok(out.wait('key 31 popup') and 'enter popup' in out.lines,
+         'menu open, KEY for the toplevel: the menu has the keyboard',
+         out.lines)
+    if p is not None:
+        mark = h.mark()
+        h.send(POINTER_MOTION, wid, struct.pack('<Iii', 8, 5 * 256,
+                                                 150 * 256))
+        h.send(BUTTON, wid, struct.pack('<III', 9, 0x110, 1))  # BTN_LEFT
+        h.send(BUTTON, wid, struct.pack('<III', 10, 0x110, 0))
+        t.ok(h.wait(is_(DESTROY, p.window), 10, mark) is not None and
+             out.wait('popup done'), 'a click in the window closes the menu',
+             out.lines)
+    h.send(KEY, wid, struct.pack('<III', 11, 32, 1))
+    h.send(KEY, wid, struct.pack('<III', 12, 32, 0))
+    t.ok(out.wait('key 32 toplevel'),
+         'menu closed: the window has the keys again', out.lines)
+    h.send(CLOSE, wid)
+    try:
+        app.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        app.kill()
+        app.wait()
+
+
 def test_popup_v1(t, agent_path, tmp):
     """A host of version 1 gets the same menu without GRAB (version 2)."""
     if shutil.which('weston-terminal') is None:
@@ -666,7 +750,7 @@ def test_host_violation(t, agent_path, tmp):
 
 
 def main():
-    agent_path, gen_keymap, wl_clip, misbehave = sys.argv[1:5]
+    agent_path, gen_keymap, wl_clip, misbehave, popup_keys = sys.argv[1:6]
     tmp = tempfile.mkdtemp(prefix='qmgr-guest-gui-')
     os.chmod(tmp, 0o700)
     t = Tap()
@@ -678,6 +762,7 @@ def main():
         test_foot(t, a, gen_keymap, tmp)
         test_clipboard(t, a, wl_clip)
         test_popup(t, a)
+        test_popup_keys(t, a, popup_keys)
         test_composite(t, a, misbehave)
         test_fullscreen(t, a, misbehave)
         test_misbehaving_clients(t, a, misbehave)
