@@ -127,7 +127,10 @@ qs=$(dirname "$gm")/gui-shm-qemu.sock
 [ ! -e "$qs" ] && ok "the region's QEMU-side socket is gone once QEMU has it" ||
 	not_ok "the region's QEMU-side socket is gone once QEMU has it" "$(stat -c '%F %a %U:%G' "$qs")"
 # Someone outside group qmgr gets nothing (the GUI socket's rule).
-out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups python3 "$(dirname "$0")/recv-region.py" "$gm" 2>&1)
+# (the script on stdin: nobody may not read the source tree; the system's
+# python3, not root's own)
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 - "$gm" \
+	<"$(dirname "$0")/recv-region.py" 2>&1)
 if [[ "$out" == *PermissionError* ]]; then
 	ok "a user outside group qmgr cannot connect to the region socket"
 else
