@@ -48,7 +48,6 @@ void qm_inventory_destroy(struct qm_inventory *inv)
 	g_hash_table_destroy(inv->ip_pending);
 	g_free(inv->path);
 	g_free(inv->run_dir);
-	g_free(inv->instance);
 	g_free(inv);
 }
 

@@ -34,11 +34,8 @@ struct qm_inventory {
 	 * address -> struct qm_vm * (net-addr.c) */
 	GHashTable *ip_pending;
 	/* qmgrd's run directory, where a qube's sockets are (its
-	 * gui_socket); NULL: none shown */
+	 * gui_socket and gui_shm); NULL: none shown */
 	char *run_dir;
-	/* qmgrd's instance id, in the names of its qubes' shared GUI
-	 * regions (gui_shm); NULL: none shown */
-	char *instance;
 };
 
 /* The name of qube `name`'s shared GUI region (libvirt's <shmem>, and

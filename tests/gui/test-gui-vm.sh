@@ -28,7 +28,7 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
-echo "1..17"
+echo "1..18"
 
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
