@@ -119,9 +119,9 @@ if out=$(timeout 180 qvm-start work 2>&1) &&
 	wait_for 60 qvm-run -p work 'test -S /run/user/1000/wayland-0'; then
 	foot_shows "after qvm-start work, qvm-run work foot shows the window again"
 	# a new region for the new start, received from qmgrd's socket
-	n=$(grep -c "guest 'work' connected (protocol version 3, shared region)" "$GT/proxy.log")
-	if [ "$n" -ge 2 ] && ! grep -q "guest 'work': .*pixels come through the channel" "$GT/proxy.log"; then
-		ok "after the restart gui-proxy gets the qube's new region from qmgrd ($n connections with one)"
+	conns=$(grep -c "guest 'work' connected (protocol version 3, shared region)" "$GT/proxy.log")
+	if [ "$conns" -ge 2 ] && ! grep -q "guest 'work': .*pixels come through the channel" "$GT/proxy.log"; then
+		ok "after the restart gui-proxy gets the qube's new region from qmgrd ($conns connections with one)"
 	else
 		not_ok "after the restart gui-proxy gets the qube's new region from qmgrd" \
 			"$(grep -E "guest 'work'" "$GT/proxy.log" | tail -n 10)"
