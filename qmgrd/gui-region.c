@@ -119,7 +119,7 @@ static pid_t pidfile_pid(const char *path)
 static gboolean on_qemu(int fd, GIOCondition cond, gpointer data)
 {
 	struct qm_gui_region *r = data;
-	struct ucred cred;
+	struct ucred cred = { .pid = -1 };
 	socklen_t len = sizeof(cred);
 	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -202,11 +202,11 @@ static bool listen_on(struct qm_gui_region *r, struct listener *l,
 		       0);
 	if (l->fd < 0)
 		goto fail;
-	/* Bound as 0600 root until given away: nobody else in between. */
-	mode_t old = umask(0177);
-	int rc = bind(l->fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (rc < 0)
+	/* Bound as 0600 root until given away: nobody else in between.
+	 * (Linux makes the file with the socket's own mode, less the umask;
+	 * not umask(), which is the whole process's, threads included.) */
+	if (fchmod(l->fd, 0600) < 0 ||
+	    bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
 	l->path = g_strdup(path);
 	if (chown(path, owner, group) < 0 || chmod(path, mode) < 0 ||

@@ -417,8 +417,8 @@ uid_t qm_libvirt_qemu_uid(struct qm_libvirt *lv, bool kvm)
 		return (uid_t)-1;
 	g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
 	g_autofree char *expr = g_strdup_printf(
-		"/capabilities/host/secmodel[model='dac']/baselabel[@type='%s']",
-		kvm ? "kvm" : "qemu");
+		"/capabilities/host/secmodel[model='dac']"
+		"/baselabel[@type='%s']", kvm ? "kvm" : "qemu");
 	g_autoptr(xmlXPathObject) r = xmlXPathEvalExpression(BAD_CAST expr,
 							     ctx);
 	if (r == NULL || r->nodesetval == NULL || r->nodesetval->nodeNr != 1)

@@ -1128,10 +1128,11 @@ void qm_lifecycle_adopt(struct qmgrd *d)
 		g_autofree char *gui = qm_inventory_prop(d->inv, vm,
 							 "gui_socket");
 		g_autoptr(GError) e = NULL;
-		if (*gui && (rt->region = gui_region(d, vm, true, &e)) == NULL)
-			g_warning("%s: its shared GUI region is not served again "
-				  "(%s): its windows come through the GUI "
-				  "channel until it restarts", name, e->message);
+		if (*gui && !(rt->region = gui_region(d, vm, true, &e)))
+			g_warning("%s: its shared GUI region is not served "
+				  "again (%s): its windows come through the "
+				  "GUI channel until it restarts", name,
+				  e->message);
 	}
 }
 
