@@ -52,17 +52,24 @@ static void add_interface(xmlNode *devices, const struct qm_domain_spec *s)
 }
 
 /*
- * The shared GUI region (docs/gui.md): an ivshmem-plain PCI device whose
- * BAR2 the guest's qmgr-gui-agent maps, backed by /dev/shm/NAME on the
- * host, which gui-proxy hands to the user's compositor.
+ * The shared GUI region (docs/gui.md): an ivshmem-doorbell PCI device whose
+ * BAR2 the guest's qmgr-gui-agent maps.  QEMU gets the region, a memfd,
+ * from qmgrd (gui-region.c) as the device's ivshmem server on
+ * s->gui_shm_server, so there is no file anyone could open or make first
+ * (ivshmem-plain would be backed by /dev/shm/NAME).  libvirt 9.0 turns it
+ * into -chardev socket,path=SERVER and -device ivshmem-doorbell with
+ * vectors=1: MSI-X needs at least one vector; the server sends no eventfd
+ * for it, so the guest can interrupt nobody.  The size is the memfd's.
  */
 static void add_gui_shm(xmlNode *devices, const struct qm_domain_spec *s)
 {
 	xmlNode *shm = child(devices, "shmem", NULL);
 	attr(shm, "name", s->gui_shm_name);
-	attr(child(shm, "model", NULL), "type", "ivshmem-plain");
-	g_autofree char *mib = g_strdup_printf("%u", s->gui_shm_mib);
-	attr(child(shm, "size", mib), "unit", "M");
+	attr(child(shm, "model", NULL), "type", "ivshmem-doorbell");
+	attr(child(shm, "server", NULL), "path", s->gui_shm_server);
+	xmlNode *msi = child(shm, "msi", NULL);
+	attr(msi, "vectors", "1");
+	attr(msi, "ioeventfd", "off");
 }
 
 char *qm_domain_xml_build(const struct qm_domain_spec *s)
@@ -133,7 +140,7 @@ char *qm_domain_xml_build(const struct qm_domain_spec *s)
 		attr(tgt, "type", "virtio");
 		attr(tgt, "name", QM_GUI_PORT_NAME);
 	}
-	if (s->gui_shm_name != NULL)
+	if (s->gui_shm_name != NULL && s->gui_shm_server != NULL)
 		add_gui_shm(dev, s);
 	if (s->net_tap != NULL)
 		add_interface(dev, s);

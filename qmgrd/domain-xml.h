@@ -28,10 +28,10 @@ struct qm_domain_spec {
 	const char *agent_socket;  /* unix socket QEMU listens on */
 	/* the GUI channel's (common/gui-proto.h), NULL: no GUI */
 	const char *gui_socket;
-	/* the shared GUI region's <shmem> name (QEMU backs it with
-	 * /dev/shm/NAME) and size, NULL: none */
+	/* the shared GUI region's <shmem> name and the unix socket of
+	 * its ivshmem server (qmgrd, gui-region.c), NULL: none */
 	const char *gui_shm_name;
-	unsigned gui_shm_mib;
+	const char *gui_shm_server;
 	const char *console_log;
 	/* Network (docs/network.md): NULL for none, else a virtio
 	 * NIC with MAC net_mac on a tap named net_tap that libvirt makes

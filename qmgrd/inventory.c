@@ -48,7 +48,6 @@ void qm_inventory_destroy(struct qm_inventory *inv)
 	g_hash_table_destroy(inv->ip_pending);
 	g_free(inv->path);
 	g_free(inv->run_dir);
-	g_free(inv->instance);
 	g_free(inv);
 }
 
@@ -139,11 +138,10 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 	}
 	if (strcmp(name, "gui_shm") == 0) {
 		g_autofree char *gui = qm_inventory_prop(inv, vm, "gui");
-		if (inv->instance == NULL || strcmp(gui, "True") != 0)
+		if (inv->run_dir == NULL || strcmp(gui, "True") != 0)
 			return g_strdup("");
-		g_autofree char *shm = qm_inventory_gui_shm_name(inv->instance,
-								 vm->name);
-		return g_build_filename("/dev/shm", shm, NULL);
+		return qm_inventory_gui_shm_socket(inv->run_dir, vm->name,
+						   false);
 	}
 	const char *set = qm_vm_prop_get_set(vm, name);
 	if (set != NULL)
@@ -203,6 +201,14 @@ char *qm_inventory_prop(const struct qm_inventory *inv,
 char *qm_inventory_gui_shm_name(const char *instance, const char *name)
 {
 	return g_strdup_printf("qmgr-%s-%s-gui", instance, name);
+}
+
+char *qm_inventory_gui_shm_socket(const char *run_dir, const char *name,
+				  bool qemu)
+{
+	return g_build_filename(run_dir, "vms", name,
+				qemu ? "gui-shm-qemu.sock" : "gui-shm.sock",
+				NULL);
 }
 
 char *qm_inventory_gui_socket(const char *run_dir, const char *name)

@@ -34,16 +34,17 @@ struct qm_inventory {
 	 * address -> struct qm_vm * (net-addr.c) */
 	GHashTable *ip_pending;
 	/* qmgrd's run directory, where a qube's sockets are (its
-	 * gui_socket); NULL: none shown */
+	 * gui_socket and gui_shm); NULL: none shown */
 	char *run_dir;
-	/* qmgrd's instance id, in the names of its qubes' shared GUI
-	 * regions (gui_shm); NULL: none shown */
-	char *instance;
 };
 
-/* The name of qube `name`'s shared GUI region (libvirt's <shmem>, the
- * file /dev/shm/NAME that QEMU backs it with). */
+/* The name of qube `name`'s shared GUI region (libvirt's <shmem>, and
+ * the name of the memfd behind it). */
 char *qm_inventory_gui_shm_name(const char *instance, const char *name);
+/* The unix socket that hands the region out: to gui-proxy (the gui_shm
+ * property), or with `qemu` to the qube's QEMU (its ivshmem server). */
+char *qm_inventory_gui_shm_socket(const char *run_dir, const char *name,
+				  bool qemu);
 /* The GUI channel's socket of qube `name` under `run_dir`. */
 char *qm_inventory_gui_socket(const char *run_dir, const char *name);
 

@@ -405,3 +405,32 @@ char *qm_libvirt_agent_socket(struct qm_libvirt *lv, const char *vm)
 	xmlFree(v);
 	return path;
 }
+
+uid_t qm_libvirt_qemu_uid(struct qm_libvirt *lv, bool kvm)
+{
+	g_autofree char *caps = virConnectGetCapabilities(lv->conn);
+	if (caps == NULL)
+		return (uid_t)-1;
+	g_autoptr(xmlDoc) doc = qm_xml_parse(caps, strlen(caps),
+					     "libvirt capabilities", NULL);
+	if (doc == NULL)
+		return (uid_t)-1;
+	g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+	g_autofree char *expr = g_strdup_printf(
+		"/capabilities/host/secmodel[model='dac']"
+		"/baselabel[@type='%s']", kvm ? "kvm" : "qemu");
+	g_autoptr(xmlXPathObject) r = xmlXPathEvalExpression(BAD_CAST expr,
+							     ctx);
+	if (r == NULL || r->nodesetval == NULL || r->nodesetval->nodeNr != 1)
+		return (uid_t)-1;
+	/* "+UID:+GID" */
+	xmlChar *v = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
+	guint64 uid = 0;
+	const char *s = (const char *)v;
+	s += *s == '+';
+	g_autofree char *num = g_strndup(s, strcspn(s, ":"));
+	bool ok = g_ascii_string_to_unsigned(num, 10, 0, G_MAXUINT32 - 1,
+					     &uid, NULL);
+	xmlFree(v);
+	return ok ? (uid_t)uid : (uid_t)-1;
+}

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <glib.h>
 
 #include "daemon.h"
@@ -58,3 +59,7 @@ GPtrArray *qm_libvirt_list(struct qm_libvirt *lv, bool active_only,
 			   GError **error);
 /* The agent socket path of a running qube's domain, read from its XML. */
 char *qm_libvirt_agent_socket(struct qm_libvirt *lv, const char *vm);
+/* The user QEMU runs domains of type `kvm` or `qemu` as (libvirt's DAC
+ * base label in its capabilities), or -1 when there is none (QEMU runs
+ * as root, or another security driver decides). */
+uid_t qm_libvirt_qemu_uid(struct qm_libvirt *lv, bool kvm);

@@ -19,6 +19,7 @@
 #include "dispvm-pool.h"
 #include "domain-xml.h"
 #include "gui-proto.h"
+#include "gui-region.h"
 #include "libvirt-conn.h"
 #include "net.h"
 #include "run.h"
@@ -51,6 +52,8 @@ struct runtime {
 	guint32 agent_version;  /* from its HELLO */
 	char *console_log;
 	char *start_failure;    /* why a start is being abandoned */
+	/* its shared GUI region while it runs (gui-region.c), or NULL */
+	struct qm_gui_region *region;
 	/* define-and-start is in libvirt's hands: on_created still holds
 	 * this runtime, so a stop meanwhile (qvm-kill) leaves it to be freed
 	 * there (orphaned) instead of freeing it under it. */
@@ -124,6 +127,7 @@ static void rt_free(struct runtime *rt)
 {
 	clear_timers(rt);
 	qm_conn_destroy(rt->agent);
+	qm_gui_region_destroy(rt->region);
 	g_array_free(rt->start_waiters, TRUE);
 	g_array_free(rt->stop_waiters, TRUE);
 	g_free(rt->console_log);
@@ -150,19 +154,6 @@ static GError *error_new(const char *fmt, ...)
 	return e;
 }
 
-/* Neither a stopped qube's pixels nor a stale file stay in /dev/shm
- * (libvirt leaves the file behind). */
-static void remove_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
-{
-	g_autofree char *name = qm_inventory_gui_shm_name(d->instance,
-							  vm->name);
-	g_autofree char *path = g_build_filename("/dev/shm", name, NULL);
-
-	if (g_unlink(path) < 0 && errno != ENOENT)
-		g_warning("%s: cannot remove %s: %s", vm->name, path,
-			  g_strerror(errno));
-}
-
 /* The domain is gone: clean up and tell everyone. */
 static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 			   const char *why)
@@ -170,7 +161,10 @@ static void finish_stopped(struct qmgrd *d, struct qm_vm *vm, bool crashed,
 	struct runtime *rt = vm->runtime;
 
 	qm_volumes_drop_volatile(d, vm->name);
-	remove_gui_shm(d, vm);
+	/* QEMU has gone, and with it its fd: ours was the last but those
+	 * gui-proxy holds until it notices (docs/gui.md). */
+	if (rt != NULL)
+		g_clear_pointer(&rt->region, qm_gui_region_destroy);
 	qm_run_agent_gone(d, vm->name, why ? why : "the qube stopped");
 	/* Crashed stays until the next start, so users see it; a guest that
 	 * powers itself off is simply Halted. */
@@ -411,56 +405,38 @@ static void share_gui_socket(struct qmgrd *d, const struct qm_vm *vm)
 			  vm->name, path, g_strerror(errno));
 }
 
-/* The user QEMU runs the qube as (its process in libvirt's pid file),
- * or -1 when that cannot be told (another libvirt driver). */
-static uid_t qemu_uid(struct qmgrd *d, const struct qm_vm *vm)
+static char *qemu_pidfile(struct qmgrd *d, const char *vm)
 {
-	g_autofree char *dom = qm_libvirt_domain_name(d, vm->name);
-	g_autofree char *pidfile = g_strdup_printf("/run/libvirt/qemu/%s.pid",
-						   dom);
-	g_autofree char *pid = NULL;
-	struct stat st;
-
-	if (!g_file_get_contents(pidfile, &pid, NULL, NULL))
-		return (uid_t)-1;
-	g_autofree char *proc = g_strdup_printf("/proc/%s", g_strstrip(pid));
-	return stat(proc, &st) == 0 ? st.st_uid : (uid_t)-1;
+	g_autofree char *dom = qm_libvirt_domain_name(d, vm);
+	return g_strdup_printf("/run/libvirt/qemu/%s.pid", dom);
 }
 
-/* QEMU made the shared GUI region's file (as its own user): the user
- * session's gui-proxy may hand it to the compositor, which maps it
- * read-write (libwayland maps wl_shm pools so).  /dev/shm is everyone's:
- * a file someone else made under that name first (QEMU opens an
- * existing one) is not shared, and said loudly. */
-static void share_gui_shm(struct qmgrd *d, const struct qm_vm *vm)
+/* The qube's shared GUI region, made anew (or with `adopt`, QEMU's after
+ * a qmgrd restart), or NULL (logged; its windows then come through the
+ * stream, or with `adopt` false it does not start). */
+static struct qm_gui_region *gui_region(struct qmgrd *d,
+					const struct qm_vm *vm, bool adopt,
+					GError **error)
 {
-	g_autofree char *path = qm_inventory_prop(d->inv, vm, "gui_shm");
-	struct group *gr = getgrnam("qmgr");
-	uid_t qemu = qemu_uid(d, vm);
-	struct stat st = { 0 };
-	int fd;
-
-	if (!*path)
-		return;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return;         /* started without one */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (qemu != (uid_t)-1 && st.st_uid != qemu)) {
-		g_warning("%s: %s is not a file of QEMU's (owner uid %u, QEMU "
-			  "runs as %d): not shared with gui-proxy; whoever made "
-			  "it may see the qube's windows — restart the qube",
-			  vm->name, path, (unsigned)st.st_uid, (int)qemu);
-		close(fd);
-		return;
-	}
-	if (gr != NULL && fchown(fd, (uid_t)-1, gr->gr_gid) < 0)
-		g_warning("%s: cannot give %s to group qmgr: %s", vm->name,
-			  path, g_strerror(errno));
-	if (fchmod(fd, 0660) < 0)
-		g_warning("%s: cannot make %s usable by group qmgr: %s",
-			  vm->name, path, g_strerror(errno));
-	close(fd);
+	g_autofree char *memfd = qm_inventory_gui_shm_name(d->instance,
+							   vm->name);
+	g_autofree char *qemu = qm_inventory_gui_shm_socket(d->paths.run,
+							    vm->name, true);
+	g_autofree char *proxy = qm_inventory_gui_shm_socket(d->paths.run,
+							     vm->name, false);
+	g_autofree char *pidfile = qemu_pidfile(d, vm->name);
+	struct qm_gui_region_spec spec = {
+		.vm = vm->name,
+		.memfd_name = memfd,
+		.size = (uint64_t)QM_GUI_SHM_DEFAULT_MIB << 20,
+		.qemu_socket = adopt ? NULL : qemu,
+		.qemu_uid = qm_libvirt_qemu_uid(d->lv,
+						d->accel == QM_ACCEL_KVM),
+		.qemu_pidfile = pidfile,
+		.proxy_socket = proxy,
+	};
+	return adopt ? qm_gui_region_adopt(&spec, error)
+		     : qm_gui_region_create(&spec, error);
 }
 
 static void on_created(GError *error, void *data)
@@ -488,7 +464,6 @@ static void on_created(GError *error, void *data)
 					  start_timed_out, rt);
 	qm_net_vm_started(rt->d, vm);
 	share_gui_socket(rt->d, vm);
-	share_gui_shm(rt->d, vm);
 	g_autofree char *path = agent_socket_path(rt->d, vm->name);
 	attach_agent(rt, path);
 }
@@ -631,6 +606,8 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 	g_autofree char *gui = qm_inventory_prop(d->inv, vm, "gui_socket");
 	g_autofree char *gui_shm = *gui ? qm_inventory_gui_shm_name(
 		d->instance, vm->name) : NULL;
+	g_autofree char *gui_shm_server = *gui ? qm_inventory_gui_shm_socket(
+		d->paths.run, vm->name, true) : NULL;
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 	g_autofree char *domname = qm_libvirt_domain_name(d, vm->name);
@@ -657,7 +634,7 @@ char *qm_lifecycle_domain_xml(struct qmgrd *d, struct qm_vm *vm,
 		.agent_socket = sock,
 		.gui_socket = *gui ? gui : NULL,
 		.gui_shm_name = gui_shm,
-		.gui_shm_mib = QM_GUI_SHM_DEFAULT_MIB,
+		.gui_shm_server = gui_shm_server,
 		.console_log = console,
 		.net_tap = net ? n.tap : NULL,
 		.net_mac = net ? n.mac : NULL,
@@ -786,12 +763,22 @@ void qm_lifecycle_start(struct qmgrd *d, struct qm_vm *vm,
 	g_unlink(sock);
 	g_autofree char *gui = qm_inventory_gui_socket(d->paths.run, vm->name);
 	g_unlink(gui);
-	remove_gui_shm(d, vm);
 	g_autofree char *console = g_strdup_printf("%s/console-%s.log",
 						   d->paths.logs, vm->name);
 
+	/* Before libvirt starts QEMU, which asks for the region at once. */
+	g_autofree char *gui_on = qm_inventory_prop(d->inv, vm, "gui_socket");
+	struct qm_gui_region *region = NULL;
+	if (*gui_on && (region = gui_region(d, vm, false, &err)) == NULL) {
+		done(err, QM_ERR_INTERNAL, data);
+		g_error_free(err);
+		return;
+	}
+
 	struct runtime *rt = runtime_get(d, vm);
 	g_array_append_val(rt->start_waiters, w);
+	qm_gui_region_destroy(rt->region);
+	rt->region = region;
 	rt->stopping = false;
 	rt->agent_ready = false;
 	g_clear_pointer(&rt->start_failure, g_free);
@@ -1136,6 +1123,16 @@ void qm_lifecycle_adopt(struct qmgrd *d)
 		if (sock != NULL)
 			attach_agent(rt, sock);
 		qm_net_vm_started(d, vm);
+		/* The region's fd went with the old qmgrd; QEMU still has
+		 * it, and so gui-proxy gets it from here again. */
+		g_autofree char *gui = qm_inventory_prop(d->inv, vm,
+							 "gui_socket");
+		g_autoptr(GError) e = NULL;
+		if (*gui && !(rt->region = gui_region(d, vm, true, &e)))
+			g_warning("%s: its shared GUI region is not served "
+				  "again (%s): its windows come through the "
+				  "GUI channel until it restarts", name,
+				  e->message);
 	}
 }
 

@@ -427,7 +427,6 @@ int main(int argc, char **argv)
 	d.inv = qm_inventory_create(d.paths.inventory);
 	d.inv->ip_range = range;
 	d.inv->run_dir = g_strdup(d.paths.run);
-	d.inv->instance = g_strdup(d.instance);
 	if (!qm_inventory_load(d.inv, &err)) {
 		g_prefix_error(&err, "cannot read the inventory (it was not "
 				     "changed; fix or restore it): ");

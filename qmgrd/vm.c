@@ -145,8 +145,8 @@ static const struct qm_prop_def prop_defs[] = {
 	{ "gui_socket", QM_PROP_STRING, true,
 	  "the unix socket of its GUI channel (group qmgr; empty: no GUI)" },
 	{ "gui_shm", QM_PROP_STRING, true,
-	  "the file behind its shared GUI region, ivshmem (group qmgr, "
-	  "while it runs; empty: no GUI)" },
+	  "the unix socket that hands out its shared GUI region's fd "
+	  "(group qmgr, while it runs; empty: no GUI)" },
 	{ NULL },
 };
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The region of memory shared with the host (protocol version 3): in a
- * qube, BAR2 of QEMU's ivshmem-plain PCI device (vendor 0x1af4, device
- * 0x1110), mapped through /sys/bus/pci/devices/ADDR/resource2; in tests
+ * qube, BAR2 of QEMU's ivshmem PCI device (vendor 0x1af4, device 0x1110;
+ * qmgrd gives qubes ivshmem-doorbell, tests may use ivshmem-plain), mapped through /sys/bus/pci/devices/ADDR/resource2; in tests
  * and benches, any file.  Windows take slots in it (a first-fit
  * allocator of QM_GUI_SHM_ALIGN-aligned blocks) and copy their frames
  * there instead of into the stream.
@@ -20,7 +20,7 @@ struct ga_region {
 	unsigned held;          /* slots the host holds, all windows */
 };
 
-/* The resource2 file of the first ivshmem-plain device, or NULL. */
+/* The resource2 file of the first ivshmem device, or NULL. */
 char *ga_region_find_ivshmem(void);
 /* Maps path read-write, shared; NULL (logged) when it cannot. */
 struct ga_region *ga_region_open(const char *path);

@@ -28,7 +28,7 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
-echo "1..17"
+echo "1..18"
 
 qmgrd_start || exit 1
 for _ in $(seq 100); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
@@ -118,6 +118,14 @@ fi
 if out=$(timeout 180 qvm-start work 2>&1) &&
 	wait_for 60 qvm-run -p work 'test -S /run/user/1000/wayland-0'; then
 	foot_shows "after qvm-start work, qvm-run work foot shows the window again"
+	# a new region for the new start, received from qmgrd's socket
+	conns=$(grep -c "guest 'work' connected (protocol version 3, shared region)" "$GT/proxy.log")
+	if [ "$conns" -ge 2 ] && ! grep -q "guest 'work': .*pixels come through the channel" "$GT/proxy.log"; then
+		ok "after the restart gui-proxy gets the qube's new region from qmgrd ($conns connections with one)"
+	else
+		not_ok "after the restart gui-proxy gets the qube's new region from qmgrd" \
+			"$(grep -E "guest 'work'" "$GT/proxy.log" | tail -n 10)"
+	fi
 else
 	not_ok "after qvm-start work, qvm-run work foot shows the window again" "$out" \
 		"$(tail -n 20 "$QMGR_ROOT/var/log/qmgr/console-work.log")"

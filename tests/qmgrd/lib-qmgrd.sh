@@ -69,9 +69,6 @@ cleanup() {
 	# (docs/network.md); the qubes are gone now
 	[ -f "$QMGR_ROOT/var/lib/qmgr/instance-id" ] &&
 		nft delete table inet "qmgr_$(instance)" >/dev/null 2>&1
-	# the shared GUI regions of qubes destroyed behind qmgrd's back
-	[ -f "$QMGR_ROOT/var/lib/qmgr/instance-id" ] &&
-		rm -f /dev/shm/"qmgr-$(instance)-"*-gui
 	rm -rf "$T"
 }
 trap cleanup EXIT

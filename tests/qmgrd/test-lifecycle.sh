@@ -98,11 +98,43 @@ else
 	not_ok "the GUI channel's socket exists for group qmgr" "$gs: $(stat -c '%F %a %U:%G' "$gs" 2>&1)"
 fi
 refuse "gui_socket is read-only" "read-only" qvm-prefs work gui_socket /tmp/x
+# The shared GUI region: a sealed memfd handed out as an fd, no file in
+# /dev/shm anyone could make first or open (docs/gui.md).
 gm=$(qvm-prefs work gui_shm)
-if [ -f "$gm" ] && [ "$(stat -c '%a %G %s' "$gm")" = "660 $want_group $((64 << 20))" ]; then
-	ok "the shared GUI region's file exists for group qmgr ($gm)"
+if [ -S "$gm" ] && [ "$(stat -c '%a %G' "$gm")" = "660 $want_group" ]; then
+	ok "the shared GUI region's socket exists for group qmgr ($gm)"
 else
-	not_ok "the shared GUI region's file exists for group qmgr" "$gm: $(stat -c '%F %a %U:%G %s' "$gm" 2>&1)"
+	not_ok "the shared GUI region's socket exists for group qmgr" "$gm: $(stat -c '%F %a %U:%G' "$gm" 2>&1)"
+fi
+shm_files=$(ls /dev/shm | grep -F "qmgr-$i-" || true)
+[ -z "$shm_files" ] && ok "no file in /dev/shm for the running qube's region" ||
+	not_ok "no file in /dev/shm for the running qube's region" "$shm_files"
+region=$(python3 "$(dirname "$0")/recv-region.py" "$gm" 2>&1)
+if [[ "$region" == "$((64 << 20)) shrink,grow "*" /memfd:qmgr-$i-work-gui (deleted)" ]]; then
+	ok "a peer of the region socket receives a sealed 64 MiB memfd ($region)"
+else
+	not_ok "a peer of the region socket receives a sealed 64 MiB memfd" "$region"
+fi
+region_ino=$(cut -d' ' -f3 <<<"$region")
+qpid=$(cat "/run/libvirt/qemu/qmgr-$i-work.pid" 2>/dev/null)
+if [ -n "$qpid" ] && ls -l "/proc/$qpid/fd" 2>/dev/null | grep -qF "/memfd:qmgr-$i-work-gui (deleted)"; then
+	ok "QEMU holds the same region (its ivshmem-doorbell got it from qmgrd)"
+else
+	not_ok "QEMU holds the same region" "pid $qpid" "$(ls -l "/proc/$qpid/fd" 2>&1 | tail -n 20)"
+fi
+# Only QEMU's one connection was served: its server socket is gone.
+qs=$(dirname "$gm")/gui-shm-qemu.sock
+[ ! -e "$qs" ] && ok "the region's QEMU-side socket is gone once QEMU has it" ||
+	not_ok "the region's QEMU-side socket is gone once QEMU has it" "$(stat -c '%F %a %U:%G' "$qs")"
+# Someone outside group qmgr gets nothing (the GUI socket's rule).
+# (the script on stdin: nobody may not read the source tree; the system's
+# python3, not root's own)
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 - "$gm" \
+	<"$(dirname "$0")/recv-region.py" 2>&1)
+if [[ "$out" == *PermissionError* ]]; then
+	ok "a user outside group qmgr cannot connect to the region socket"
+else
+	not_ok "a user outside group qmgr cannot connect to the region socket" "$out"
 fi
 refuse "gui_shm is read-only" "read-only" qvm-prefs work gui_shm /tmp/x
 refuse "template cannot start while its AppVM runs" "runs on this template" qvm-start minimal
@@ -118,13 +150,21 @@ stop_qmgrd -KILL
 start_qmgrd || exit 1
 wait_state work Running && ok "qmgrd after kill -9 adopts work" || not_ok "qmgrd after kill -9 adopts work" "$(state work)"
 check "commands run in the adopted qube" timeout 60 qvm-run -p work true
+# The new qmgrd found the region in QEMU and serves the same one again.
+region=$(python3 "$(dirname "$0")/recv-region.py" "$gm" 2>&1)
+if [[ "$region" == "$((64 << 20)) shrink,grow $region_ino "* ]]; then
+	ok "after qmgrd restarts the region socket hands out the same region"
+else
+	not_ok "after qmgrd restarts the region socket hands out the same region" \
+		"$region (was inode $region_ino)" "$(grep -i region "$T/qmgrd.log" | tail -n 5)"
+fi
 
 # --- shutdown through the agent; the volatile root is discarded
 if out=$(qvm-shutdown --wait --timeout 60 work 2>&1); then ok "qvm-shutdown --wait work"; else
 	not_ok "qvm-shutdown --wait work" "$out" "console:" "$(tail -n 15 "$QMGR_ROOT/var/log/qmgr/console-work.log")" "qmgrd:" "$(tail -n 15 "$T/qmgrd.log")"
 fi
 [ "$(state work)" = Halted ] && ok "work is Halted" || not_ok "work is Halted" "$(state work)"
-[ -n "$gm" ] && [ ! -e "$gm" ] && ok "its shared GUI region is removed" || not_ok "its shared GUI region is removed" "$gm"
+[ -n "$gm" ] && [ ! -e "$gm" ] && ok "its shared GUI region's socket is removed" || not_ok "its shared GUI region's socket is removed" "$gm"
 [ ! -e "$QMGR_ROOT/var/lib/qmgr/vms/work/volatile.qcow2" ] && ok "volatile root discarded" || not_ok "volatile root discarded"
 [ -z "$(running_domains)" ] && ok "no domain running after shutdown" || not_ok "no domain running after shutdown" "$(running_domains)"
 refuse "qvm-run --no-autostart on a halted qube is refused" "autostart" qvm-run -p --no-autostart work true
