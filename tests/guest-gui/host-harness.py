@@ -6,6 +6,7 @@ runs real Wayland apps against it and checks what reaches the "host"
 (common/gui-proto.h, decoded here with struct).  Prints TAP.
 
 usage: host-harness.py AGENT GEN_KEYMAP WL_CLIP WL_MISBEHAVE WL_FRAMES
+(HARNESS_ONLY=pixels in the environment: only the pixel-exact frames)
 """
 import mmap
 import os
