@@ -17,8 +17,8 @@ bool ga_shm_init(struct ga_server *server)
 	return wl_display_init_shm(server->display) == 0;
 }
 
-bool ga_shm_copy(struct ga_surface *s, struct wl_resource *buffer,
-		 const struct ga_damage *damage)
+bool ga_shm_check(struct ga_surface *s, struct wl_resource *buffer,
+		  struct ga_shm_info *info)
 {
 	struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
 
@@ -55,43 +55,87 @@ bool ga_shm_copy(struct ga_surface *s, struct wl_resource *buffer,
 		return false;
 	}
 	/* sanitized: libwayland checked offset + stride * height against
-	 * the pool when the buffer was made; the pool can only grow */
-	uint32_t width = (uint32_t)untrusted_width;
-	uint32_t height = (uint32_t)untrusted_height;
-	size_t stride = (size_t)untrusted_stride;
+	 * the pool when the buffer was made; the pool can only grow, and a
+	 * buffer's size, stride and format never change */
+	info->width = (uint32_t)untrusted_width;
+	info->height = (uint32_t)untrusted_height;
+	info->format = format;
+	return true;
+}
 
-	struct ga_damage copy = *damage;
-	if (s->pixels == NULL || s->width != width || s->height != height ||
-	    s->format != format) {
-		uint8_t *p = realloc(s->pixels, (size_t)width * height * 4);
-		if (p == NULL) {
-			wl_client_post_no_memory(wl_resource_get_client(buffer));
+void ga_shm_probe(struct wl_resource *buffer)
+{
+	struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
+	size_t stride = (size_t)wl_shm_buffer_get_stride(shm);
+	size_t height = (size_t)wl_shm_buffer_get_height(shm);
+	size_t width = (size_t)wl_shm_buffer_get_width(shm);
+
+	wl_shm_buffer_begin_access(shm);
+	const volatile uint8_t *data = wl_shm_buffer_get_data(shm);
+	(void)data[(height - 1) * stride + width * 4 - 1];
+	wl_shm_buffer_end_access(shm);
+}
+
+bool ga_shm_copy_stale(struct ga_surface *s)
+{
+	if (s->buffer == NULL)
+		return true;
+	if (s->pixels == NULL) {
+		s->pixels = malloc((size_t)s->width * s->height * 4);
+		if (s->pixels == NULL) {
+			wl_client_post_no_memory(
+				wl_resource_get_client(s->buffer));
 			return false;
 		}
-		s->pixels = p;
-		s->size_changed = s->width != width || s->height != height ||
-				  s->size_changed;
-		s->width = width;
-		s->height = height;
-		s->format = format;
-		ga_damage_clear(&copy);
-		ga_damage_add(&copy, 0, 0, (int32_t)width, (int32_t)height);
+		ga_damage_clear(&s->stale);
+		ga_damage_add(&s->stale, 0, 0, (int32_t)s->width,
+			      (int32_t)s->height);
 	}
-	ga_damage_clip(&copy, width, height);
+	ga_damage_clip(&s->stale, s->width, s->height);
 
-	const uint8_t *src = wl_shm_buffer_get_data(shm);
-	size_t dst_stride = (size_t)width * 4;
-	wl_shm_buffer_begin_access(shm);
-	for (unsigned i = 0; i < copy.n; i++) {
-		const struct ga_rect *r = &copy.r[i];
+	struct ga_shm_view v;
+	if (!ga_shm_view_begin(s, &v))
+		return false;
+	size_t dst_stride = (size_t)s->width * 4;
+	for (unsigned i = 0; i < s->stale.n; i++) {
+		const struct ga_rect *r = &s->stale.r[i];
 		size_t row_bytes = (size_t)r->width * 4;
 		for (int32_t y = r->y; y < r->y + r->height; y++)
 			memcpy(s->pixels + (size_t)y * dst_stride +
 				       (size_t)r->x * 4,
-			       src + (size_t)y * stride + (size_t)r->x * 4,
+			       v.data + (size_t)y * v.stride +
+				       (size_t)r->x * 4,
 			       row_bytes);
 	}
-	wl_shm_buffer_end_access(shm);
-	ga_damage_add_all(&s->content_damage, &copy, 0, 0);
+	ga_shm_view_end(&v);
+	ga_damage_clear(&s->stale);
 	return true;
+}
+
+bool ga_shm_view_begin(struct ga_surface *s, struct ga_shm_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (s->buffer != NULL) {
+		/* checked by ga_shm_check when the surface took it; the data
+		 * pointer is fetched anew each time (a pool resize may move
+		 * the mapping) */
+		v->shm = wl_shm_buffer_get(s->buffer);
+		wl_shm_buffer_begin_access(v->shm);
+		v->data = wl_shm_buffer_get_data(v->shm);
+		v->stride = (size_t)wl_shm_buffer_get_stride(v->shm);
+		return true;
+	}
+	if (s->pixels == NULL)
+		return false;
+	v->data = s->pixels;
+	v->stride = (size_t)s->width * 4;
+	return true;
+}
+
+void ga_shm_view_end(struct ga_shm_view *v)
+{
+	if (v->shm != NULL)
+		wl_shm_buffer_end_access(v->shm);
+	v->shm = NULL;
+	v->data = NULL;
 }

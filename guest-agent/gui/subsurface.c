@@ -49,16 +49,20 @@ bool ga_subsurface_is_synchronized(struct ga_surface *surface)
 	return false;
 }
 
-void ga_subsurface_parent_committed(struct ga_surface *parent)
+bool ga_subsurface_parent_committed(struct ga_surface *parent)
 {
 	struct ga_subsurface *sub, *tmp;
+	bool moved = false;
 
 	wl_list_for_each_safe(sub, tmp, &parent->children, parent_link) {
+		moved = moved || sub->x != sub->pending_x ||
+			sub->y != sub->pending_y;
 		sub->x = sub->pending_x;
 		sub->y = sub->pending_y;
 		if (sub->synchronized || ga_subsurface_is_synchronized(parent))
 			ga_surface_apply_cached(sub->surface);
 	}
+	return moved;
 }
 
 /* Detaches from both surfaces; the resource may live on, inert. */

@@ -31,5 +31,5 @@ struct ga_surface *ga_subsurface_parent(struct ga_surface *surface);
 /* Synchronized itself or through an ancestor. */
 bool ga_subsurface_is_synchronized(struct ga_surface *surface);
 /* Called when `parent` applies a state: positions and cached child
- * states take effect. */
-void ga_subsurface_parent_committed(struct ga_surface *parent);
+ * states take effect.  True when a child moved. */
+bool ga_subsurface_parent_committed(struct ga_surface *parent);

@@ -95,15 +95,111 @@ static void state_merge(struct ga_surface_state *dst,
 	src->transform = -1;
 }
 
+/* ---- the buffer a surface holds ---- */
+
+static void held_buffer_destroyed(struct wl_listener *l, void *data)
+{
+	struct ga_surface *s = wl_container_of(l, s, buffer_destroy);
+
+	/* A client may destroy a buffer the compositor still reads (it
+	 * gets no release then): its pixels are copied while libwayland
+	 * still has it (listeners run before the buffer is freed). */
+	ga_shm_copy_stale(s);
+	wl_list_remove(&s->buffer_destroy.link);
+	wl_list_init(&s->buffer_destroy.link);
+	s->buffer = NULL;
+}
+
+/* Holds `buffer` (NULL: none) instead of the buffer held so far, which
+ * the client gets back. */
+static void hold_buffer(struct ga_surface *s, struct wl_resource *buffer)
+{
+	if (s->buffer == buffer)
+		return;
+	if (s->buffer != NULL)
+		wl_buffer_send_release(s->buffer);
+	wl_list_remove(&s->buffer_destroy.link);
+	wl_list_init(&s->buffer_destroy.link);
+	s->buffer = buffer;
+	if (buffer != NULL)
+		wl_resource_add_destroy_listener(buffer, &s->buffer_destroy);
+}
+
+bool ga_surface_sync(struct ga_surface *s)
+{
+	if (s->buffer == NULL)
+		return true;
+	if (!ga_shm_copy_stale(s))
+		return false;
+	hold_buffer(s, NULL);
+	return true;
+}
+
+/*
+ * `buffer` becomes the surface's content; `damage` (buffer coordinates)
+ * is what changed, all of it when the size or format did.  A client's
+ * buffer is whole (it may be read anywhere), so what the copy lacks is
+ * read from the newest buffer, whichever buffer it changed in.  `keep`:
+ * hold the buffer and read frames straight out of it (see surface.h);
+ * else copy now and release it.
+ */
+static bool take_buffer(struct ga_surface *s, struct wl_resource *buffer,
+			const struct ga_damage *damage, bool keep)
+{
+	struct ga_shm_info info;
+
+	if (!ga_shm_check(s, buffer, &info))
+		return false;
+	struct ga_damage d = *damage;
+	if (s->width != info.width || s->height != info.height ||
+	    s->format != info.format) {
+		/* the old copy is of no use */
+		free(s->pixels);
+		s->pixels = NULL;
+		ga_damage_clear(&s->stale);
+		s->size_changed = s->size_changed || s->width != info.width ||
+				  s->height != info.height;
+		s->width = info.width;
+		s->height = info.height;
+		s->format = info.format;
+		ga_damage_clear(&d);
+		ga_damage_add(&d, 0, 0, (int32_t)info.width,
+			      (int32_t)info.height);
+	}
+	ga_damage_clip(&d, s->width, s->height);
+	ga_damage_add_all(&s->content_damage, &d, 0, 0);
+	if (s->pixels != NULL)
+		ga_damage_add_all(&s->stale, &d, 0, 0);
+	hold_buffer(s, buffer);
+	/* when the copy cannot be made, the buffer stays the content */
+	if (!keep)
+		ga_surface_sync(s);
+	else
+		ga_shm_probe(buffer);
+	return true;
+}
+
+/* Frames of this surface can be read out of the client's buffer: it is
+ * a window's root and nothing is composited over it. */
+static bool reads_buffer(struct ga_surface *s)
+{
+	return s->window != NULL && !ga_window_composes(s->window);
+}
+
+/* Depth of parents' commits being applied (one thread, the event loop). */
+static unsigned applying_children;
+
 /* Applies a state to the surface's current content. */
 static void surface_apply(struct ga_surface *s, struct ga_surface_state *st)
 {
 	if (st->attached) {
 		if (st->buffer == NULL) {
+			/* the copy keeps what it lacks in `stale` */
+			hold_buffer(s, NULL);
 			s->has_buffer = false;
-		} else if (ga_shm_copy(s, st->buffer, &st->damage)) {
+		} else if (take_buffer(s, st->buffer, &st->damage,
+				       reads_buffer(s))) {
 			s->has_buffer = true;
-			wl_buffer_send_release(st->buffer);
 		}
 		state_set_buffer(st, NULL);
 		st->attached = false;
@@ -111,6 +207,8 @@ static void surface_apply(struct ga_surface *s, struct ga_surface_state *st)
 		/* damage without a new buffer: the content did not change,
 		 * but the client says it did; send it again */
 		ga_damage_add_all(&s->content_damage, &st->damage, 0, 0);
+		if (s->buffer != NULL && s->pixels != NULL)
+			ga_damage_add_all(&s->stale, &st->damage, 0, 0);
 	}
 	ga_damage_clear(&st->damage);
 	if (st->scale)
@@ -122,15 +220,23 @@ static void surface_apply(struct ga_surface *s, struct ga_surface_state *st)
 	wl_list_insert_list(s->frame_callbacks.prev, &st->frame_callbacks);
 	wl_list_init(&st->frame_callbacks);
 
-	/* synchronized children take their cached state with ours */
-	ga_subsurface_parent_committed(s);
+	/* synchronized children take their cached state with ours (their
+	 * frame goes out with ours, not before it); a child that moved must
+	 * be drawn again where it is now */
+	applying_children++;
+	bool moved = ga_subsurface_parent_committed(s);
+	applying_children--;
+	if (moved)
+		ga_damage_add(&s->content_damage, 0, 0, (int32_t)s->width,
+			      (int32_t)s->height);
 
 	if (s->role && s->role->commit)
 		s->role->commit(s);
 
 	struct ga_surface *root = ga_surface_root(s);
 	if (root->window != NULL) {
-		ga_window_surface_changed(root->window, s);
+		ga_window_surface_changed(root->window, s,
+					  applying_children == 0);
 	} else {
 		ga_damage_clear(&s->content_damage);
 		ga_server_add_orphan_callbacks(s->server, &s->frame_callbacks);
@@ -291,6 +397,7 @@ static void surface_resource_destroy(struct wl_resource *resource)
 		ga_window_unmap(s->window);
 	state_finish(&s->pending);
 	state_finish(&s->cached);
+	hold_buffer(s, NULL);
 	callbacks_destroy(&s->frame_callbacks);
 	free(s->pixels);
 	g_free(s);
@@ -365,6 +472,8 @@ static void compositor_create_surface(struct wl_client *client,
 	state_init(&s->pending);
 	state_init(&s->cached);
 	s->scale = 1;
+	wl_list_init(&s->buffer_destroy.link);
+	s->buffer_destroy.notify = held_buffer_destroyed;
 	wl_list_init(&s->frame_callbacks);
 	wl_list_init(&s->children);
 	wl_signal_init(&s->events.destroy);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * wl_compositor, wl_surface and wl_region.  A surface keeps its own copy
- * of the pixels of its last buffer (only the damaged part is copied on
- * each commit), so client buffers are released at once and the host is
- * fed from these copies at its own pace.
+ * wl_compositor, wl_surface and wl_region.  A surface's content is the
+ * last buffer committed to it.  The root surface of a window that has no
+ * subsurfaces to composite keeps the client's buffer (unreleased) and
+ * its frames are read straight out of it into the host's shared region
+ * or the stream: one copy per frame.  Any other surface (and that one,
+ * when something needs it: compositing, the client destroying the
+ * buffer) brings its own copy of the pixels up to date from the buffer
+ * and releases the buffer at once.  A held buffer is released when the
+ * next buffer replaces it.
  */
 #pragma once
 
@@ -45,9 +50,15 @@ struct ga_surface {
 	struct ga_surface_state cached;
 	bool has_cached;
 
-	/* the current content: a copy of the last buffer, stride width*4 */
+	/* The current content: the client's buffer while the surface holds
+	 * it (checked, not yet released; NULL: none), and a copy of the
+	 * pixels, stride width*4, older than that buffer in `stale` (buffer
+	 * coordinates) and NULL until first needed. */
+	struct wl_resource *buffer;
+	struct wl_listener buffer_destroy;
+	struct ga_damage stale;
 	uint8_t *pixels;
-	uint32_t width, height;
+	uint32_t width, height;         /* 0x0: no content yet */
 	uint32_t format;                /* WL_SHM_FORMAT_*; ARGB8888 or XRGB8888 */
 	bool has_buffer;                /* false: unmapped */
 	struct ga_damage content_damage; /* buffer coordinates, not yet taken */
@@ -82,3 +93,6 @@ struct ga_surface *ga_surface_root(struct ga_surface *surface);
 /* Applies a cached state (a synchronized subsurface, on its parent's
  * commit). */
 void ga_surface_apply_cached(struct ga_surface *surface);
+/* Brings surface->pixels up to date and releases the client's buffer;
+ * false (the client told) when the copy cannot be made. */
+bool ga_surface_sync(struct ga_surface *surface);

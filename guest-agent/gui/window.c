@@ -9,6 +9,7 @@
 #include "host-link.h"
 #include "seat.h"
 #include "server.h"
+#include "shm.h"
 #include "subsurface.h"
 #include "surface.h"
 #include "window-shm.h"
@@ -263,18 +264,27 @@ static void draw_children(struct ga_window *w, struct ga_surface *parent,
 		struct ga_surface *c = sub->surface;
 		if (c == NULL)
 			continue;
-		if (c->has_buffer && c->pixels != NULL)
+		if (c->has_buffer && ga_surface_sync(c) && c->pixels != NULL)
 			draw_surface(w, c, x + sub->x, y + sub->y);
 		draw_children(w, c, x + sub->x, y + sub->y, depth + 1);
 	}
+}
+
+bool ga_window_composes(struct ga_window *w)
+{
+	return w->surface != NULL && tree_has_content(w->surface);
 }
 
 static bool compose(struct ga_window *w)
 {
 	struct ga_surface *root = w->surface;
 	size_t size = (size_t)root->width * root->height * 4;
-	uint8_t *img = realloc(w->image, size);
 
+	/* the root's buffer is read into its copy and released: the copy
+	 * is what is drawn under the children */
+	if (!ga_surface_sync(root) || root->pixels == NULL)
+		return false;
+	uint8_t *img = realloc(w->image, size);
 	if (img == NULL)
 		return false;
 	w->image = img;
@@ -301,7 +311,7 @@ static void window_flush(struct ga_window *w)
 		return; /* ga_window_flush_all() comes back on drain */
 
 	struct ga_surface *root = w->surface;
-	if (root->pixels == NULL)
+	if (root->width == 0)
 		return;
 	struct ga_rect shown = shown_rect(w, root);
 	if ((uint32_t)shown.width != w->width ||
@@ -322,28 +332,33 @@ static void window_flush(struct ga_window *w)
 		ga_damage_add(&w->damage, 0, 0, (int32_t)root->width,
 			      (int32_t)root->height);
 	}
-	const uint8_t *src = root->pixels;
-	if (tree_has_content(root)) {
-		if (compose(w)) {
-			src = w->image;
-			ga_damage_clear(&w->damage);
-			ga_damage_add(&w->damage, 0, 0, (int32_t)root->width,
-				      (int32_t)root->height);
-		}
-	} else if (w->image != NULL) {
+	/* The source: the composited image, or the root surface's content
+	 * (the client's buffer itself in the common case: one copy from it
+	 * into the slot or the stream). */
+	struct ga_shm_view view = { 0 };
+	if (tree_has_content(root) && compose(w)) {
+		view.data = w->image;
+		view.stride = (size_t)root->width * 4;
+		ga_damage_clear(&w->damage);
+		ga_damage_add(&w->damage, 0, 0, (int32_t)root->width,
+			      (int32_t)root->height);
+	} else {
 		free(w->image);
 		w->image = NULL;
+		if (!ga_shm_view_begin(root, &view))
+			return;
 	}
 
 	/* buffer coordinates to the host's: the shown part's origin is 0,0 */
 	struct ga_damage d = { 0 };
 	ga_damage_add_all(&d, &w->damage, -w->crop_x, -w->crop_y);
 	ga_damage_clip(&d, w->width, w->height);
-	size_t src_stride = (size_t)root->width * 4;
-	const uint8_t *origin = src + (size_t)w->crop_y * src_stride +
+	size_t src_stride = view.stride;
+	const uint8_t *origin = view.data + (size_t)w->crop_y * src_stride +
 				(size_t)w->crop_x * 4;
 	switch (ga_window_shm_send(w, &d, origin, src_stride)) {
 	case GA_SHM_WAIT:
+		ga_shm_view_end(&view);
 		return; /* ga_window_flush_all() comes back on a release */
 	case GA_SHM_SENT:
 		d.n = 0;
@@ -371,6 +386,7 @@ static void window_flush(struct ga_window *w)
 					  (size_t)r->x * 4,
 			       row);
 	}
+	ga_shm_view_end(&view);
 	ga_damage_clear(&w->damage);
 	w->dirty = false;
 	ga_link_send(link, QM_GUI_COMMIT, w->id, NULL, 0, NULL, 0);
@@ -379,7 +395,8 @@ static void window_flush(struct ga_window *w)
 	wl_list_init(&w->frame_pending);
 }
 
-void ga_window_surface_changed(struct ga_window *w, struct ga_surface *s)
+void ga_window_surface_changed(struct ga_window *w, struct ga_surface *s,
+			       bool flush)
 {
 	if (s == w->surface) {
 		ga_damage_add_all(&w->damage, &s->content_damage, 0, 0);
@@ -397,7 +414,8 @@ void ga_window_surface_changed(struct ga_window *w, struct ga_surface *s)
 	}
 	wl_list_insert_list(w->frame_pending.prev, &s->frame_callbacks);
 	wl_list_init(&s->frame_callbacks);
-	window_flush(w);
+	if (flush)
+		window_flush(w);
 }
 
 void ga_window_redraw(struct ga_window *w)

@@ -78,9 +78,14 @@ void ga_window_unmap(struct ga_window *window);
 /* A live window by id, or NULL. */
 struct ga_window *ga_window_lookup(struct ga_server *server, uint32_t id);
 
-/* `surface` (the root or a subsurface in its tree) applied a state. */
+/* `surface` (the root or a subsurface in its tree) applied a state;
+ * `flush`: send what is due now (false while its parent's commit is
+ * still being applied: the frame goes out with the parent's). */
 void ga_window_surface_changed(struct ga_window *window,
-			       struct ga_surface *surface);
+			       struct ga_surface *surface, bool flush);
+/* Subsurfaces with content are composited over the root surface: its
+ * frames cannot be read straight out of the client's buffer. */
+bool ga_window_composes(struct ga_window *window);
 /* Something in the surface tree changed without a commit (a subsurface
  * went away): the next frame sends the whole window again. */
 void ga_window_redraw(struct ga_window *window);

@@ -5,8 +5,11 @@
 runs real Wayland apps against it and checks what reaches the "host"
 (common/gui-proto.h, decoded here with struct).  Prints TAP.
 
-usage: host-harness.py AGENT GEN_KEYMAP WL_CLIP WL_MISBEHAVE WL_POPUP_KEYS
+usage: host-harness.py AGENT GEN_KEYMAP WL_CLIP WL_MISBEHAVE WL_FRAMES \
+                       WL_POPUP_KEYS
+(HARNESS_ONLY=pixels in the environment: only the pixel-exact frames)
 """
+import mmap
 import os
 import select
 import shutil
@@ -29,13 +32,15 @@ CONFIGURE, CLOSE, DESTROYED, FRAME_DONE, KEYMAP = 200, 201, 202, 203, 204
 FOCUS_IN, FOCUS_OUT, KEY, MODIFIERS = 205, 206, 207, 208
 POINTER_MOTION, POINTER_LEAVE, BUTTON, AXIS = 209, 210, 211, 212
 CLIPBOARD_REQUEST, CLIPBOARD_SET = 213, 214
+SHM_BUFFER, SHM_RELEASE = 110, 215
+HELLO_SHM = 1
 STATE_FULLSCREEN, STATE_ACTIVATED = 2, 4
 CREATE_POPUP, CREATE_GRAB = 1, 4
 VERSION = 3
 
 NAMES = {v: k for k, v in dict(globals()).items()
-         if isinstance(v, int) and k.isupper() and 1 <= v <= 214
-         and k not in ('STATE_ACTIVATED', 'CREATE_POPUP')}
+         if isinstance(v, int) and k.isupper() and 1 <= v <= 215
+         and k not in ('STATE_ACTIVATED', 'CREATE_POPUP', 'HELLO_SHM')}
 
 
 class Msg:
@@ -181,7 +186,7 @@ def type_text(host, window, text):
 class Agent:
     """A qmgr-gui-agent connected to a fresh Host."""
 
-    def __init__(self, path, tmp, name, reconnect=False):
+    def __init__(self, path, tmp, name, reconnect=False, extra=()):
         self.sock_path = os.path.join(tmp, name + '.sock')
         self.wl_name = 'wl-' + name
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -194,7 +199,7 @@ class Agent:
         self.proc = subprocess.Popen(
             [path, '--connect-unix', self.sock_path,
              '--socket', self.wl_name] +
-            (['--reconnect'] if reconnect else []),
+            (['--reconnect'] if reconnect else []) + list(extra),
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.srv = srv
         try:
@@ -676,6 +681,343 @@ def test_misbehaving_clients(t, a, misbehave):
          'peak %d' % peak)
 
 
+# ---- pixel-exact frames (wl-frames) ----
+
+class Model:
+    """What wl-frames draws, computed here: XRGB8888, little-endian."""
+
+    def __init__(self, w, h, rgb):
+        self.new(w, h, rgb)
+        self.child = None
+
+    def new(self, w, h, rgb):
+        self.w, self.h = w, h
+        self.px = bytearray(struct.pack('<I', 0xff000000 | rgb) * (w * h))
+
+    def fill(self, x, y, w, h, rgb, px=None):
+        px = self.px if px is None else px
+        v = struct.pack('<I', 0xff000000 | rgb)
+        for row in range(max(y, 0), min(y + h, self.h)):
+            x0, x1 = max(x, 0), min(x + w, self.w)
+            if x1 > x0:
+                o = (row * self.w + x0) * 4
+                px[o:o + (x1 - x0) * 4] = v * (x1 - x0)
+
+    def image(self):
+        """the window as shown: the subsurface (opaque) over the root"""
+        px = bytearray(self.px)
+        if self.child:
+            self.fill(*self.child, px=px)
+        return bytes(px)
+
+
+class Frame:
+    def __init__(self):
+        self.kind = 'bare'
+        self.rects = []
+        self.offset = None
+        self.image = None
+        self.size = None
+
+
+class Viewer:
+    """Plays the host's side of one window's frames: SHM_BUFFER slots
+    read out of the region while the host holds them, DAMAGE applied to
+    a copy of its own (not updated by SHM_BUFFER, as gui-proxy's is
+    not), FRAME_DONE and SHM_RELEASE sent when the test says."""
+
+    def __init__(self, host, region_path):
+        self.h = host
+        self.pos = host.mark()
+        self.region = None
+        if region_path:
+            with open(region_path, 'rb') as f:
+                self.region = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        self.wid = None
+        self.size = None
+        self.stream = None
+        self.held = []
+
+    def _next(self, pred, timeout):
+        end = time.monotonic() + timeout
+        with self.h.cond:
+            while True:
+                while self.pos < len(self.h.msgs):
+                    m = self.h.msgs[self.pos]
+                    self.pos += 1
+                    if pred(m):
+                        return m
+                left = end - time.monotonic()
+                if left <= 0 or self.h.closed:
+                    return None
+                self.h.cond.wait(left)
+
+    def create(self, timeout=10):
+        c = self._next(lambda m: m.type == CREATE, timeout)
+        if c is not None:
+            self.wid = c.window
+            self.size = struct.unpack('<IIiiII', c.payload)[4:]
+            self.stream = bytearray(b'\x11' * (self.size[0] *
+                                               self.size[1] * 4))
+        return c
+
+    def frame(self, timeout=10):
+        """the window's next frame (up to its COMMIT), or None"""
+        f = Frame()
+        while True:
+            m = self._next(lambda m: m.window == self.wid and m.type in (
+                BUFFER_SIZE, DAMAGE, SHM_BUFFER, COMMIT), timeout)
+            if m is None:
+                return None
+            if m.type == BUFFER_SIZE:
+                self.size = struct.unpack('<II', m.payload)
+                # what the host had is of no use: a sentinel
+                self.stream = bytearray(b'\x11' * (self.size[0] *
+                                                   self.size[1] * 4))
+            elif m.type == DAMAGE:
+                x, y, w, h = struct.unpack('<IIII', m.payload[:16])
+                px = m.payload[16:]
+                W = self.size[0]
+                for row in range(h):
+                    o = ((y + row) * W + x) * 4
+                    self.stream[o:o + w * 4] = px[row * w * 4:
+                                                  (row + 1) * w * 4]
+                f.kind = 'stream'
+                f.rects.append((x, y, w, h))
+                f.image = bytes(self.stream)
+            elif m.type == SHM_BUFFER:
+                off, w, h, stride, fmt, n = struct.unpack('<6I',
+                                                          m.payload[:24])
+                f.rects = [struct.unpack('<4I', m.payload[24 + 16 * i:
+                                                          40 + 16 * i])
+                           for i in range(n)]
+                f.kind = 'shm'
+                f.offset = off
+                f.size = (w, h)
+                # the slot is the host's until its release: stable
+                f.image = b''.join(
+                    self.region[off + r * stride:off + r * stride + w * 4]
+                    for r in range(h))
+                self.held.append(off)
+            else:
+                return f
+
+    def quiet(self, seconds):
+        """True when no frame of the window comes in `seconds`"""
+        return self._next(lambda m: m.window == self.wid and
+                          m.type == COMMIT, seconds) is None
+
+    def frame_done(self):
+        self.h.send(FRAME_DONE, self.wid)
+
+    def release(self, offset):
+        self.held.remove(offset)
+        self.h.send(SHM_RELEASE, self.wid, struct.pack('<I', offset))
+
+
+def test_pixels(t, agent_path, tmp, frames, shm):
+    """Frames read straight out of the client's buffer (one copy in the
+    agent) must show exactly what the client drew: partial damage,
+    alternating slots, frames committed while both slots are held or
+    while a frame is in flight, a buffer destroyed right after its
+    commit, a subsurface gained and lost, a size that does not fit in
+    the region (the stream, whole first), and back.  wl-frames scribbles
+    over every buffer it gets back, so a buffer read after its release
+    shows."""
+    tag = 'shared region' if shm else 'stream'
+    kind = 'shm' if shm else 'stream'
+    extra, region = [], None
+    if shm:
+        # 64 KiB: two slots of 64x48 fit, two of 128x96 do not
+        region = os.path.join(tmp, 'region')
+        with open(region, 'wb') as f:
+            f.truncate(64 << 10)
+        extra = ['--shm', region]
+    a = Agent(agent_path, tmp, 'pix-' + kind, extra=extra)
+    h = a.host
+    h.wait(lambda m: True, 10)
+    h.send(HELLO, 0, struct.pack('<II', VERSION, HELLO_SHM if shm else 0))
+    app = subprocess.Popen([frames], env=a.env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    v = Viewer(h, region)
+    model = Model(64, 48, 0x102030)
+
+    def do(cmd):
+        app.stdin.write((cmd + '\n').encode())
+        app.stdin.flush()
+        r, _, _ = select.select([app.stdout], [], [], 15)
+        line = app.stdout.readline() if r else b'(no answer)'
+        if line != b'ok\n':
+            print('# wl-frames: %s: %s' % (cmd, line))
+        return line == b'ok\n'
+
+    def check(f, name, want_kind=kind, rects=None):
+        ok = (f is not None and f.kind == want_kind and
+              f.image == model.image() and
+              (rects is None or sorted(f.rects) == sorted(rects)))
+        diag = None
+        if f is None:
+            diag = 'no frame'
+        elif not ok:
+            diag = 'kind %s, rects %s' % (f.kind, f.rects)
+            if f.image is not None and len(f.image) == len(model.image()):
+                want = model.image()
+                bad = [i // 4 for i in range(0, len(want), 4)
+                       if f.image[i:i + 4] != want[i:i + 4]]
+                if bad:
+                    xs = [i % model.w for i in bad]
+                    ys = [i // model.w for i in bad]
+                    i = bad[0] * 4
+                    diag += (', %d wrong pixels in (%d,%d)-(%d,%d), the '
+                             'first %s, not %s' % (
+                                 len(bad), min(xs), min(ys), max(xs),
+                                 max(ys), f.image[i:i + 4].hex(),
+                                 want[i:i + 4].hex()))
+        t.ok(ok, '%s: %s' % (tag, name), diag)
+        return f
+
+    try:
+        ok = do('map 64 48 102030')
+        c = v.create()
+        if not t.ok(ok and c is not None, '%s: wl-frames mapped' % tag,
+                    a.log_text()):
+            return
+        f1 = check(v.frame(), 'the first frame, whole, pixel-exact',
+                   rects=[(0, 0, 64, 48)])
+        v.frame_done()
+        if f1 is None:
+            return
+
+        do('fill 4 4 10 10 ff0000')
+        model.fill(4, 4, 10, 10, 0xff0000)
+        f2 = check(v.frame(), 'a partial frame: only its rectangle damaged',
+                   rects=[(4, 4, 10, 10)])
+        v.frame_done()
+        if shm:
+            t.ok(f2 and f2.offset != f1.offset,
+                 'shared region: the second frame in the other slot')
+            v.release(f1.offset)
+
+        do('fill 20 8 16 6 00ff00')
+        model.fill(20, 8, 16, 6, 0x00ff00)
+        f3 = check(v.frame(), 'the slot written two frames ago gets both '
+                   'frames\' changes' if shm else 'a second partial frame',
+                   rects=[(20, 8, 16, 6)])
+        v.frame_done()
+        if shm:
+            t.ok(f3 and f3.offset == f1.offset,
+                 'shared region: slots alternate')
+
+        # shm: both slots held (f2's and f3's); two commits wait for a
+        # release and go out as one frame
+        do('fill 30 30 8 8 0000ff')
+        model.fill(30, 30, 8, 8, 0x0000ff)
+        if shm:
+            t.ok(v.quiet(0.5), 'shared region: no frame while the host '
+                 'holds both slots')
+        else:
+            check(v.frame(), 'a third partial frame')
+        do('fill 1 40 20 5 ffff00')
+        model.fill(1, 40, 20, 5, 0xffff00)
+        if shm:
+            t.ok(v.quiet(0.3), 'shared region: still none')
+            v.release(f2.offset)
+            f4 = check(v.frame(), 'two frames committed while both slots '
+                       'were held: shown together on a release')
+            t.ok(f4 is not None and
+                 {(30, 30, 8, 8), (1, 40, 20, 5)} <= set(f4.rects) or
+                 f4 is not None and any(
+                     x <= 1 and y <= 30 and x + w >= 38 and y + h >= 45
+                     for x, y, w, h in f4.rects),
+                 'shared region: its damage covers both changes',
+                 f4 and f4.rects)
+            v.frame_done()
+            v.release(f3.offset)
+        else:
+            v.frame_done()
+            check(v.frame(), 'a commit made while a frame was in flight')
+        v.frame_done()
+
+        # a frame in flight; the next buffer is destroyed right after its
+        # commit, before the agent could send it
+        do('fill 10 10 5 5 ff00ff')
+        model.fill(10, 10, 5, 5, 0xff00ff)
+        f5 = check(v.frame(), 'another partial frame')
+        do('fill-destroy 40 20 10 10 808080')
+        model.fill(40, 20, 10, 10, 0x808080)
+        t.ok(v.quiet(0.3), '%s: no frame before FRAME_DONE' % tag)
+        if shm:
+            v.release(f4.offset)
+        v.frame_done()
+        f6 = check(v.frame(), 'a buffer destroyed right after its commit '
+                   'is shown after FRAME_DONE')
+        v.frame_done()
+        if shm:
+            v.release(f5.offset)
+
+        # a subsurface: composited; the root's buffer is then copied
+        shown = f6
+        for cmd, name in (('sub 8 8 12 12 ffffff',
+                           'the window gains a subsurface: composited'),
+                          ('fill 0 0 5 5 123456',
+                           'a partial frame of the root under a subsurface'),
+                          ('move 30 20', 'the subsurface moved by a commit '
+                           'of the root without a buffer: drawn again'),
+                          ('unsub', 'the subsurface goes: the root alone'),
+                          ('fill 2 2 3 3 654321',
+                           'a partial frame without the subsurface')):
+            do(cmd)
+            if cmd.startswith('sub'):
+                model.child = (8, 8, 12, 12, 0xffffff)
+            elif cmd == 'unsub':
+                model.child = None
+            elif cmd.startswith('move'):
+                model.child = (30, 20) + model.child[2:]
+            else:
+                x, y, w, hh, rgb = cmd.split()[1:]
+                model.fill(int(x), int(y), int(w), int(hh), int(rgb, 16))
+            f = check(v.frame(), name)
+            v.frame_done()
+            if shm and f is not None and shown is not None and \
+                    shown.offset in v.held:
+                v.release(shown.offset)
+            shown = f or shown
+
+        # too large for two slots of the region: the stream, whole first
+        do('resize 128 96 abcdef')
+        model.new(128, 96, 0xabcdef)
+        check(v.frame(), 'a size that does not fit in the region: the '
+              'stream, the first DAMAGE whole' if shm else
+              'a new size: whole', want_kind='stream',
+              rects=[(0, 0, 128, 96)])
+        v.frame_done()
+        do('fill 3 3 7 7 ff8800')
+        model.fill(3, 3, 7, 7, 0xff8800)
+        check(v.frame(), 'then partial DAMAGE', want_kind='stream',
+              rects=[(3, 3, 7, 7)])
+        v.frame_done()
+        do('resize 64 48 224466')
+        model.new(64, 48, 0x224466)
+        check(v.frame(), 'back to a size that fits' if shm else
+              'a new size again', rects=[(0, 0, 64, 48)])
+        v.frame_done()
+        do('fill 60 40 10 10 ff0000')
+        model.fill(60, 40, 10, 10, 0xff0000)
+        check(v.frame(), 'a rectangle past the edge is clipped',
+              rects=[(60, 40, 4, 8)])
+    finally:
+        try:
+            app.stdin.write(b'quit\n')
+            app.stdin.flush()
+            app.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            app.kill()
+            app.wait()
+        rc = a.stop()
+        t.ok(rc == 0, '%s: the agent exits cleanly, no sanitizer report' %
+             tag, (rc, a.log_text()))
+
+
 def test_reconnect(t, agent_path, tmp, misbehave):
     a = Agent(agent_path, tmp, 'again', reconnect=True)
     h = a.host
@@ -750,13 +1092,18 @@ def test_host_violation(t, agent_path, tmp):
 
 
 def main():
-    agent_path, gen_keymap, wl_clip, misbehave, popup_keys = sys.argv[1:6]
+    (agent_path, gen_keymap, wl_clip, misbehave, frames,
+     popup_keys) = sys.argv[1:7]
     tmp = tempfile.mkdtemp(prefix='qmgr-guest-gui-')
     os.chmod(tmp, 0o700)
     t = Tap()
     print('TAP version 13', flush=True)
     a = Agent(agent_path, tmp, 'main')
     try:
+        if os.environ.get('HARNESS_ONLY') == 'pixels':
+            test_pixels(t, agent_path, tmp, frames, shm=True)
+            test_pixels(t, agent_path, tmp, frames, shm=False)
+            return 1 if t.failed else 0
         test_handshake(t, a)
         test_simple_shm(t, a)
         test_foot(t, a, gen_keymap, tmp)
@@ -774,6 +1121,8 @@ def main():
         test_host_violation(t, agent_path, tmp)
         test_popup_v1(t, agent_path, tmp)
         test_reconnect(t, agent_path, tmp, misbehave)
+        test_pixels(t, agent_path, tmp, frames, shm=True)
+        test_pixels(t, agent_path, tmp, frames, shm=False)
     finally:
         if a.proc.poll() is None:
             a.proc.kill()
