@@ -453,8 +453,8 @@ static GVariant *ask_props(guint32 id, const char *source,
 	g_variant_dict_insert(&d, "service", "s", service);
 	g_variant_dict_insert(&d, "argument", "s", arg);
 	g_variant_dict_insert(&d, "targets", "^as", targets);
-	if (def)
-		g_variant_dict_insert(&d, "default_target", "s", def);
+	/* qmgrd always sends it, "" for none */
+	g_variant_dict_insert(&d, "default_target", "s", def ? def : "");
 	g_variant_dict_insert(&d, "timeout", "u", 60u);
 	return g_variant_ref_sink(g_variant_dict_end(&d));
 }
