@@ -23,6 +23,7 @@
 #include <gio/gio.h>
 
 #include "label.h"
+#include "text-sanitize.h"
 
 /* ---- sanitize.c ---- */
 
@@ -30,13 +31,16 @@
 #define QT_TEXT_MAX 80
 
 /*
- * `untrusted` (any bytes, NULL allowed) as text safe to show: invalid UTF-8
- * replaced, control characters (C0, DEL, C1) as '?', bidirectional
- * overrides, isolates and marks, zero-width and other format characters
- * removed (they could make "work" read as another name), cut to `max`
+ * `untrusted` (NUL-terminated, NULL allowed) as text safe to show, by the
+ * shared sanitizer (common/text-sanitize.h) in the mode that marks what it
+ * removes: invalid UTF-8 as U+FFFD, control characters and line
+ * separators as '?', bidi and invisible characters removed, cut to `max`
  * characters with "…" appended when cut.  Never returns NULL.
  */
-char *qt_sanitize(const char *untrusted, size_t max);
+static inline char *qt_sanitize(const char *untrusted, size_t max)
+{
+	return qm_text_sanitize(untrusted, -1, max, QM_TEXT_MARK);
+}
 
 /* `text` with &, < and > escaped for a notification body that the server
  * reads as markup (the "body-markup" capability). */
