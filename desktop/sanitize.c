@@ -2,27 +2,13 @@
 /*
  * Guest-controlled strings (a call's service and argument, a qube's state
  * detail) reach the user through notifications and menu labels, sanitized
- * by common/text-sanitize.c (qt_sanitize in tray.h); here they are escaped
- * for where they go: notification markup, dbusmenu labels.
+ * by common/text-sanitize.c (qt_sanitize in tray.h) and escaped for where
+ * they go: here for dbusmenu labels; notification bodies are escaped by
+ * the notification client (common/notify-client.c).
  */
 #include "tray.h"
 
 #include <string.h>
-
-char *qt_markup_escape(const char *text)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = text; *p; p++) {
-		switch (*p) {
-		case '&': g_string_append(out, "&amp;"); break;
-		case '<': g_string_append(out, "&lt;"); break;
-		case '>': g_string_append(out, "&gt;"); break;
-		default: g_string_append_c(out, *p); break;
-		}
-	}
-	return g_string_free(out, false);
-}
 
 char *qt_menu_escape(const char *text)
 {

@@ -45,71 +45,9 @@ static void test_sanitize(gconstpointer data)
 
 static void test_escapes(void)
 {
-	g_autofree char *m = qt_markup_escape("<b>a & b</b>");
 	g_autofree char *u = qt_menu_escape("my_qube");
 
-	g_assert_cmpstr(m, ==, "&lt;b&gt;a &amp; b&lt;/b&gt;");
 	g_assert_cmpstr(u, ==, "my__qube");
-}
-
-/* ---- rate limit ---- */
-
-struct rl_step {
-	int64_t at;             /* µs */
-	bool pass;
-	unsigned int summary;   /* expected from take */
-};
-
-struct rl_case {
-	const char *name;
-	unsigned int burst;
-	struct rl_step steps[12];
-	size_t n;
-	int64_t flush_at;       /* 0: no flush check */
-	unsigned int flushed;
-};
-
-#define S (G_USEC_PER_SEC)
-static const struct rl_case rl_cases[] = {
-	{ "under-the-burst", 3,
-	  { { 1, true, 0 }, { 2, true, 0 }, { 3, true, 0 } }, 3, 0, 0 },
-	{ "over-the-burst-suppressed", 2,
-	  { { 1, true, 0 }, { 2, true, 0 }, { 3, false, 0 }, { 4, false, 0 } },
-	  4, 0, 0 },
-	{ "next-window-brings-the-summary", 2,
-	  { { 1, true, 0 }, { 2, true, 0 }, { 3, false, 0 }, { 4, false, 0 },
-	    { 11 * S, true, 2 } },
-	  5, 0, 0 },
-	{ "summary-counts-in-the-new-window", 2,
-	  { { 1, true, 0 }, { 2, true, 0 }, { 3, false, 0 },
-	    { 11 * S, true, 1 }, { 11 * S + 1, false, 0 } },
-	  5, 0, 0 },
-	{ "flush-after-the-window", 1,
-	  { { 1, true, 0 }, { 2, false, 0 }, { 3, false, 0 }, { 4, false, 0 } },
-	  4, 10 * S + 1, 3 },
-	{ "flush-too-early-gives-nothing", 1,
-	  { { 1, true, 0 }, { 2, false, 0 } }, 2, 5 * S, 0 },
-	{ "clock-at-zero", 1, { { 0, true, 0 }, { 1, false, 0 } }, 2, 0, 0 },
-};
-
-static void test_ratelimit(gconstpointer data)
-{
-	const struct rl_case *c = data;
-	struct qt_ratelimit rl;
-
-	qt_ratelimit_init(&rl, c->burst, 10 * S);
-	for (size_t i = 0; i < c->n; i++) {
-		unsigned int k = 99;
-		bool pass = qt_ratelimit_take(&rl, c->steps[i].at, &k);
-		g_assert_cmpint(pass, ==, c->steps[i].pass);
-		g_assert_cmpuint(k, ==, c->steps[i].summary);
-	}
-	if (c->flush_at) {
-		g_assert_cmpuint(qt_ratelimit_flush(&rl, c->flush_at), ==,
-				 c->flushed);
-		/* once handed out, forgotten */
-		g_assert_cmpuint(qt_ratelimit_flush(&rl, c->flush_at), ==, 0);
-	}
 }
 
 /* ---- icon ---- */
@@ -676,11 +614,6 @@ int main(int argc, char **argv)
 		g_test_add_data_func(p, &sanitize_cases[i], test_sanitize);
 	}
 	g_test_add_func("/sanitize/escapes", test_escapes);
-	for (size_t i = 0; i < G_N_ELEMENTS(rl_cases); i++) {
-		g_autofree char *p = g_strdup_printf("/ratelimit/%s",
-						     rl_cases[i].name);
-		g_test_add_data_func(p, &rl_cases[i], test_ratelimit);
-	}
 	for (size_t i = 0; i < G_N_ELEMENTS(icon_cases); i++) {
 		g_autofree char *p = g_strdup_printf("/icon/%s",
 						     icon_cases[i].name);
