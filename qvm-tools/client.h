@@ -187,12 +187,25 @@ int qm_tool_parse_names(const char *prog, const char *synopsis,
 			int *argc, char ***argv);
 
 /*
+ * Parses the options of `entries` without GLib's own help (the tool's
+ * help_text is printed for -h), reporting a parse error as a usage error.
+ * Returns -1 to go on, or the exit status to return at once.
+ */
+int qm_tool_parse_options(const char *prog, const char *synopsis,
+			  const char *help_text, const GOptionEntry *entries,
+			  const gboolean *help, int *argc, char ***argv);
+
+/*
  * Looks up one qube in a vm.List result ("vms", aa{sv}): its dict, or NULL.
  */
 GVariant *qm_tool_find_vm(GVariant *vms, const char *name);
 
 /* The vm.List result's "vms" (aa{sv}), or NULL with *error. */
 GVariant *qm_tool_list_vms(struct qm_client *client, GError **error);
+
+/* Connects to qmgrd and lists the qubes (*vms, vm.List's "vms"): the
+ * client, or NULL with the error printed as PROG's. */
+struct qm_client *qm_tool_connect_list(const char *prog, GVariant **vms);
 
 /* "qube 'NAME' does not exist (did you mean 'X'? / qvm-ls lists them)". */
 void qm_tool_print_not_found(const char *prog, GVariant *vms,

@@ -51,14 +51,9 @@ int main(int argc, char **argv)
 		goto out;
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	client = qm_tool_connect_list(PROG, &vms);
 	if (client == NULL)
 		goto out;
-	vms = qm_tool_list_vms(client, &err);
-	if (vms == NULL) {
-		qm_tool_print_error(PROG, err);
-		goto out;
-	}
 	rc = QM_EXIT_OK;
 	for (char **n = names; *n; n++) {
 		g_autoptr(GVariant) vm = qm_tool_find_vm(vms, *n);

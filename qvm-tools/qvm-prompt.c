@@ -415,7 +415,6 @@ int main(int argc, char **argv)
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GVariant) r = NULL;
 	struct agent a = { 0 };
@@ -423,17 +422,11 @@ int main(int argc, char **argv)
 
 	g_queue_init(&a.questions);
 	a.input = g_string_new(NULL);
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	if (argc > 1) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
 					 "unexpected argument '%s'", argv[1]);
