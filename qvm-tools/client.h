@@ -186,6 +186,14 @@ int qm_tool_parse_names(const char *prog, const char *synopsis,
 			const gboolean *help, char ***names, const char *verb,
 			int *argc, char ***argv);
 
+/* The end of a tool's option table: -h/--help setting `help`, the other
+ * arguments (file names: any bytes) into the char ** `rest`. */
+#define QM_TOOL_HELP_AND_REST(help, rest)                                  \
+	{ "help", 'h', 0, G_OPTION_ARG_NONE, &(help), NULL, NULL },        \
+	{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &(rest),  \
+	  NULL, NULL },                                                    \
+	{ NULL }
+
 /*
  * Parses the options of `entries` without GLib's own help (the tool's
  * help_text is printed for -h), reporting a parse error as a usage error.

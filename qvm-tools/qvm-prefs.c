@@ -119,10 +119,7 @@ int main(int argc, char **argv)
 		{ "default", 'D', 0, G_OPTION_ARG_NONE, &reset, NULL, NULL },
 		{ "help-properties", 0, 0, G_OPTION_ARG_NONE, &help_props,
 		  NULL, NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, args),
 	};
 	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;

@@ -105,10 +105,7 @@ int main(int argc, char **argv)
 		{ "all", 0, 0, G_OPTION_ARG_NONE, &all, NULL, NULL },
 		{ "exclude", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &exclude, NULL,
 		  NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, names),
 	};
 	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;

@@ -3,6 +3,7 @@
 #include "notify-bus.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -144,6 +145,18 @@ static void server_down(struct test_bus *tb)
 	g_clear_object(&tb->server);
 }
 
+/* How many times the code under test logged the loss of its bus
+ * (common/session-bus.c: "... closed (...): connecting again"). */
+static unsigned int losses_logged;
+
+static void count_losses(const char *domain, GLogLevelFlags level,
+			 const char *msg, gpointer data)
+{
+	if (strstr(msg, "closed") && strstr(msg, "connecting again"))
+		losses_logged++;
+	g_log_default_handler(domain, level, msg, data);
+}
+
 struct test_bus *test_bus_start(const char *const *caps)
 {
 	g_autofree char *exe = g_find_program_in_path("dbus-daemon");
@@ -177,6 +190,7 @@ struct test_bus *test_bus_start(const char *const *caps)
 						      NULL);
 	g_assert_true(g_file_set_contents(conf_path, conf, -1, &err));
 	g_setenv("DBUS_SESSION_BUS_ADDRESS", tb->address, TRUE);
+	g_log_set_default_handler(count_losses, NULL);
 	spawn_daemon(tb);
 	server_up(tb);
 	return tb;
@@ -193,9 +207,23 @@ void test_bus_kill(struct test_bus *tb)
 	server_down(tb);
 }
 
+static bool loss_seen(void *data)
+{
+	return losses_logged > *(unsigned int *)data;
+}
+
 void test_bus_restart(struct test_bus *tb)
 {
+	unsigned int before = losses_logged;
+	bool was_running = tb->daemon != 0;
+
 	test_bus_kill(tb);
+	/* A notice sent before the client saw the loss goes to the dead
+	 * connection and is lost (logged): wait for the client to see it,
+	 * as a user's restart of the bus takes longer than that anyway. */
+	if (was_running && !test_wait(loss_seen, &before, 10))
+		g_error("the code under test did not log the loss of its "
+			"session bus");
 	spawn_daemon(tb);
 	server_up(tb);
 }
@@ -250,4 +278,20 @@ void test_bus_invoke(struct test_bus *tb, guint32 id, const char *key)
 				      "ActionInvoked",
 				      g_variant_new("(us)", id, key), &err);
 	g_assert_no_error(err);
+}
+
+static guint want_notes;
+
+static bool notes_reach(void *data)
+{
+	return ((struct test_bus *)data)->notes->len >= want_notes;
+}
+
+const struct test_note *test_bus_wait_note(struct test_bus *tb, guint n)
+{
+	want_notes = n;
+	if (!test_wait(notes_reach, tb, 20))
+		g_error("the server got %u notices, not %u", tb->notes->len,
+			n);
+	return tb->notes->pdata[n - 1];
 }

@@ -35,9 +35,14 @@ struct test_bus *test_bus_start(const char *const *caps);
 void test_bus_stop(struct test_bus *tb);
 /* Kills the dbus-daemon (the fake server's connection closes). */
 void test_bus_kill(struct test_bus *tb);
-/* A new dbus-daemon at the same address, and the fake server on it. */
+/* Kills the dbus-daemon when it runs, and then waits until the code under
+ * test logged the loss; then a new dbus-daemon at the same address, and
+ * the fake server on it. */
 void test_bus_restart(struct test_bus *tb);
 /* Runs the main loop until cond(data) or `seconds` pass; cond's value. */
 bool test_wait(bool (*cond)(void *data), void *data, int seconds);
+/* Runs the main loop until the server has `n` notices (fails the test
+ * after 20 s); the n-th. */
+const struct test_note *test_bus_wait_note(struct test_bus *tb, guint n);
 /* The server's ActionInvoked(id, key). */
 void test_bus_invoke(struct test_bus *tb, guint32 id, const char *key);

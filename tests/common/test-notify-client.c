@@ -72,24 +72,6 @@ static void teardown(struct fixture *f)
 	g_free(f->action);
 }
 
-static struct test_bus *cur;
-static guint want;
-
-static bool notes_reach(void *data)
-{
-	return ((struct test_bus *)data)->notes->len >= want;
-}
-
-static const struct test_note *wait_note(struct test_bus *tb, guint n)
-{
-	cur = tb;
-	want = n;
-	if (!test_wait(notes_reach, tb, 20))
-		g_error("the server got %u notices, not %u", tb->notes->len,
-			n);
-	return tb->notes->pdata[n - 1];
-}
-
 static void test_markup_escaped(void)
 {
 	struct fixture f = { 0 };
@@ -102,7 +84,7 @@ static void test_markup_escaped(void)
 				     .timeout_ms = -1, .actions = acts,
 				     .tag = 7 };
 	qm_notify_send(f.n, &m);
-	const struct test_note *got = wait_note(f.tb, 1);
+	const struct test_note *got = test_bus_wait_note(f.tb, 1);
 	g_assert_cmpstr(got->summary, ==, "s<1>");
 	g_assert_cmpstr(got->body, ==, "&lt;b&gt;a &amp; b&lt;/b&gt;");
 	g_assert_cmpstr(got->icon, ==, "dialog-warning");
@@ -122,7 +104,7 @@ static void test_plain_server_plain_text(void)
 				     .urgency = 1, .timeout_ms = -1,
 				     .actions = acts, .tag = 7 };
 	qm_notify_send(f.n, &m);
-	const struct test_note *got = wait_note(f.tb, 1);
+	const struct test_note *got = test_bus_wait_note(f.tb, 1);
 	g_assert_cmpstr(got->body, ==, "<b>a & b</b>");
 	g_assert_cmpuint(g_strv_length(got->actions), ==, 0);
 	teardown(&f);
@@ -154,11 +136,11 @@ static void test_actions_and_close(void)
 					 .timeout_ms = -1 };
 	qm_notify_send(f.n, &plain);
 	qm_notify_send(f.n, &tagged);
-	const struct test_note *q = wait_note(f.tb, 2);
+	const struct test_note *q = test_bus_wait_note(f.tb, 2);
 	const struct test_note *p = f.tb->notes->pdata[0];
 	/* the client knows the id once Notify answered: one more round */
 	qm_notify_send(f.n, &plain);
-	wait_note(f.tb, 3);
+	test_bus_wait_note(f.tb, 3);
 	test_bus_invoke(f.tb, p->id, "deny");
 	test_bus_invoke(f.tb, q->id, "deny");
 	g_assert_true(test_wait(got_action, &f, 10));
@@ -205,7 +187,7 @@ static void test_survives_bus_restart(void)
 	const struct qm_notice before = { .summary = "before", .body = "b",
 					  .timeout_ms = -1 };
 	qm_notify_send(f.n, &before);
-	wait_note(f.tb, 1);
+	test_bus_wait_note(f.tb, 1);
 
 	test_bus_kill(f.tb);
 	g_assert_true(test_wait(bus_gone, f.sb, 10));
@@ -218,12 +200,12 @@ static void test_survives_bus_restart(void)
 	test_bus_restart(f.tb);
 	g_ptr_array_set_size(f.tb->notes, 0);
 
-	const struct test_note *got = wait_note(f.tb, 1);
+	const struct test_note *got = test_bus_wait_note(f.tb, 1);
 	g_assert_cmpstr(got->summary, ==, "during");
 	const struct qm_notice after = { .summary = "after", .body = "b",
 					 .timeout_ms = -1 };
 	qm_notify_send(f.n, &after);
-	got = wait_note(f.tb, 2);
+	got = test_bus_wait_note(f.tb, 2);
 	g_assert_cmpstr(got->summary, ==, "after");
 	g_assert_cmpuint(closed_logs, ==, 1);
 	g_assert_cmpuint(again_logs, ==, 1);

@@ -18,24 +18,8 @@
 #endif
 
 static struct test_bus *bus;
-static guint want;
 static uint32_t chosen_question;
 static char *chosen_target;
-
-static bool notes_reach(void *data)
-{
-	return bus->notes->len >= want;
-}
-
-static const struct test_note *wait_note(guint n)
-{
-	want = n;
-	if (!test_wait(notes_reach, NULL, 20))
-		g_error("the server got %u notices, not %u", bus->notes->len,
-			n);
-	return bus->notes->pdata[n - 1];
-}
-
 static void on_action(uint32_t question, const char *target, void *data)
 {
 	chosen_question = question;
@@ -72,7 +56,7 @@ static void test_question_and_bus_restart(void)
 	};
 
 	qt_notify_question(n, &q);
-	const struct test_note *got = wait_note(1);
+	const struct test_note *got = test_bus_wait_note(bus, 1);
 	g_assert_cmpstr(got->summary, ==, "work asks to call qmgr.Filecopy");
 	g_assert_cmpuint(got->urgency, ==, 2);
 	g_assert_cmpuint(g_strv_length(got->actions), ==, 6);
@@ -80,7 +64,7 @@ static void test_question_and_bus_restart(void)
 	g_assert_cmpstr(got->actions[4], ==, "deny");
 	/* a notice after it, so the question's id is known by then */
 	qt_notify_event(n, "work started", "The qube is running.");
-	wait_note(2);
+	test_bus_wait_note(bus, 2);
 	test_bus_invoke(bus, got->id, "t:vault");
 	g_assert_true(test_wait(chosen, NULL, 10));
 	g_assert_cmpuint(chosen_question, ==, 9);
@@ -91,7 +75,7 @@ static void test_question_and_bus_restart(void)
 
 	test_bus_restart(bus);
 	qt_notify_event(n, "personal stopped", "The qube is halted.");
-	got = wait_note(3);
+	got = test_bus_wait_note(bus, 3);
 	g_assert_cmpstr(got->summary, ==, "personal stopped");
 
 	qt_notify_destroy(n);

@@ -91,22 +91,6 @@ static void test_limit(void)
 }
 
 static struct test_bus *bus;
-static guint want;
-
-static bool notes_reach(void *data)
-{
-	return bus->notes->len >= want;
-}
-
-static const struct test_note *wait_note(guint n)
-{
-	want = n;
-	if (!test_wait(notes_reach, NULL, 20))
-		g_error("the server got %u notices, not %u", bus->notes->len,
-			n);
-	return bus->notes->pdata[n - 1];
-}
-
 /* test_notify_survives_session_bus_restart, gui-proxy's side (issue #6):
  * a dropped guest's notice reaches the server, and so does one after the
  * session bus was killed and a new one started at the same address. */
@@ -120,7 +104,7 @@ static void test_notice_survives_bus_restart(void)
 	struct gp_notify *n = gp_notify_create();
 
 	gp_notify_guest_dropped(n, "work", "TITLE (window 1): <bad>");
-	const struct test_note *got = wait_note(1);
+	const struct test_note *got = test_bus_wait_note(bus, 1);
 	g_assert_cmpstr(got->summary, ==,
 			"qmgr: GUI of qube 'work' disconnected");
 	g_assert_nonnull(strstr(got->body, "(TITLE (window 1): &lt;bad&gt;)"));
@@ -128,7 +112,7 @@ static void test_notice_survives_bus_restart(void)
 
 	test_bus_restart(bus);
 	gp_notify_guest_dropped(n, "personal", "bad magic");
-	got = wait_note(2);
+	got = test_bus_wait_note(bus, 2);
 	g_assert_cmpstr(got->summary, ==,
 			"qmgr: GUI of qube 'personal' disconnected");
 	gp_notify_destroy(n);
