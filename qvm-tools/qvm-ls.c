@@ -204,7 +204,6 @@ int main(int argc, char **argv)
 		  &f.names, NULL, NULL },
 		{ NULL },
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
