@@ -113,7 +113,6 @@ int main(int argc, char **argv)
 	GOptionEntry entries[] = {
 		QM_TOOL_HELP_AND_REST(help, args),
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	enum mode mode = MODE_LIST;
 	int rc = QM_EXIT_USAGE;
