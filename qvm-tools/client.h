@@ -211,6 +211,11 @@ GVariant *qm_tool_find_vm(GVariant *vms, const char *name);
 /* The vm.List result's "vms" (aa{sv}), or NULL with *error. */
 GVariant *qm_tool_list_vms(struct qm_client *client, GError **error);
 
+/* Calls `method` (vm.Start, vm.Kill, ...) on qube `vm` without arguments:
+ * false with the error printed as PROG's. */
+bool qm_tool_call_vm(struct qm_client *client, const char *prog,
+		     const char *method, const char *vm);
+
 /* Connects to qmgrd and lists the qubes (*vms, vm.List's "vms"): the
  * client, or NULL with the error printed as PROG's. */
 struct qm_client *qm_tool_connect_list(const char *prog, GVariant **vms);

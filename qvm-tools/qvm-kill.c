@@ -37,7 +37,6 @@ int main(int argc, char **argv)
 	GOptionEntry entries[] = {
 		QM_TOOL_HELP_AND_REST(help, names),
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	int rc = QM_EXIT_USAGE;
@@ -63,13 +62,8 @@ int main(int argc, char **argv)
 		if (g_variant_lookup(vm, "state", "&s", &state) &&
 		    strcmp(state, "Halted") == 0)
 			continue;
-		g_autoptr(GVariant) r = qm_client_call(client, "vm.Kill", *n,
-						       NULL, &err);
-		if (r == NULL) {
-			qm_tool_print_error(PROG, err);
-			g_clear_error(&err);
+		if (!qm_tool_call_vm(client, PROG, "vm.Kill", *n))
 			rc = QM_EXIT_FAIL;
-		}
 	}
 out:
 	g_strfreev(names);

@@ -145,6 +145,17 @@ GVariant *qm_tool_list_vms(struct qm_client *c, GError **error)
 	return vms;
 }
 
+bool qm_tool_call_vm(struct qm_client *c, const char *prog,
+		     const char *method, const char *vm)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GVariant) r = qm_client_call(c, method, vm, NULL, &err);
+
+	if (r == NULL)
+		qm_tool_print_error(prog, err);
+	return r != NULL;
+}
+
 struct qm_client *qm_tool_connect_list(const char *prog, GVariant **vms)
 {
 	g_autoptr(GError) err = NULL;
