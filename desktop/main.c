@@ -12,13 +12,14 @@
 
 #include "admin-link.h"
 #include "client.h"
+#include "session-bus.h"
 #include "tray.h"
 
 #define MENU_PATH "/MenuBar"
 
 struct tray {
 	GMainLoop *loop;
-	GDBusConnection *bus;
+	struct qm_session_bus *bus;  /* menu and item exported while up */
 	struct qm_admin_link *link;
 	struct qt_dbusmenu *menu;
 	struct qt_sni *sni;
@@ -54,8 +55,13 @@ static gboolean rebuild_cb(gpointer data)
 				  : g_strdup("qmgrd is not reachable");
 
 	t->rebuild_id = 0;
-	qt_dbusmenu_set(t->menu, qt_menu_build(&in, t->ids));
-	qt_sni_set_state(t->sni, st, tip);
+	struct qt_item *root = qt_menu_build(&in, t->ids);
+	if (t->menu)
+		qt_dbusmenu_set(t->menu, root);
+	else
+		qt_item_destroy(root);   /* no bus: built when it is back */
+	if (t->sni)
+		qt_sni_set_state(t->sni, st, tip);
 	g_debug("menu rebuilt: icon %s, %s", qt_icon_state_name(st), tip);
 	return G_SOURCE_REMOVE;
 }
@@ -406,12 +412,40 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void bus_closed(GDBusConnection *bus, gboolean remote, GError *error,
-		       gpointer data)
+/* The menu and the item on a connection to the session bus: at start and
+ * after the bus came back (session-bus.c connects again). */
+static void bus_connected(GDBusConnection *bus, void *data)
 {
-	g_message("the session bus closed: exiting");
-	g_main_loop_quit(data);
+	struct tray *t = data;
+	g_autoptr(GError) err = NULL;
+
+	t->menu = qt_dbusmenu_create(bus, MENU_PATH, on_activate, t, &err);
+	if (!t->menu) {
+		g_warning("cannot export the menu: %s (no tray item until the "
+			  "session bus is back)", err->message);
+		return;
+	}
+	t->sni = qt_sni_create(bus, MENU_PATH, &err);
+	if (!t->sni) {
+		g_warning("cannot export the tray item: %s (none until the "
+			  "session bus is back)", err->message);
+		return;
+	}
+	rebuild(t);
 }
+
+static void bus_lost(void *data)
+{
+	struct tray *t = data;
+
+	g_clear_pointer(&t->sni, qt_sni_destroy);
+	g_clear_pointer(&t->menu, qt_dbusmenu_destroy);
+}
+
+static const struct qm_session_bus_listener bus_listener = {
+	.connected = bus_connected,
+	.lost = bus_lost,
+};
 
 int main(int argc, char **argv)
 {
@@ -453,30 +487,16 @@ int main(int argc, char **argv)
 		g_printerr("qmgr-tray: %s\n", err->message);
 		return 2;
 	}
-	t.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &err);
+	t.bus = qm_session_bus_create("qmgr-tray", &err);
 	if (!t.bus) {
-		g_printerr("qmgr-tray: cannot reach the session bus: %s (is "
-			   "DBUS_SESSION_BUS_ADDRESS set?)\n", err->message);
+		g_printerr("qmgr-tray: %s (is DBUS_SESSION_BUS_ADDRESS "
+			   "set?)\n", err->message);
 		goto out;
 	}
 	t.loop = g_main_loop_new(NULL, false);
-	g_dbus_connection_set_exit_on_close(t.bus, false);
-	g_signal_connect(t.bus, "closed", G_CALLBACK(bus_closed), t.loop);
 	t.qubes = g_ptr_array_new_with_free_func((GDestroyNotify)qt_qube_free);
 	t.prompts = qt_prompts_create();
 	t.ids = qt_menu_ids_create();
-	t.menu = qt_dbusmenu_create(t.bus, MENU_PATH, on_activate, &t, &err);
-	if (!t.menu) {
-		g_printerr("qmgr-tray: cannot export the menu: %s\n",
-			   err->message);
-		goto out;
-	}
-	t.sni = qt_sni_create(t.bus, MENU_PATH, &err);
-	if (!t.sni) {
-		g_printerr("qmgr-tray: cannot export the tray item: %s\n",
-			   err->message);
-		goto out;
-	}
 	t.notify = qt_notify_create(t.bus, on_notify_action, &t);
 	if (!socket_path)
 		socket_path = qm_client_socket_path();
@@ -485,6 +505,8 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, t.loop);
 	g_unix_signal_add(SIGTERM, on_signal, t.loop);
 	t.lost_why = g_strdup("connecting");
+	/* The menu and the item come with the bus (bus_connected). */
+	qm_session_bus_add_listener(t.bus, &bus_listener, &t);
 	rebuild(&t);
 	qm_admin_link_start(t.link);
 	g_main_loop_run(t.loop);
@@ -494,6 +516,8 @@ out:
 		g_source_remove(t.rebuild_id);
 	qm_admin_link_destroy(t.link);
 	qt_notify_destroy(t.notify);
+	if (t.bus)
+		qm_session_bus_remove_listener(t.bus, &t);
 	qt_sni_destroy(t.sni);
 	qt_dbusmenu_destroy(t.menu);
 	qt_menu_ids_destroy(t.ids);
@@ -502,9 +526,7 @@ out:
 		g_ptr_array_unref(t.qubes);
 	qt_config_destroy(t.cfg);
 	g_free(t.lost_why);
-	if (t.bus)
-		g_dbus_connection_flush_sync(t.bus, NULL, NULL);
-	g_clear_object(&t.bus);
+	qm_session_bus_destroy(t.bus);   /* flushes what was sent */
 	if (t.loop)
 		g_main_loop_unref(t.loop);
 	return rc;

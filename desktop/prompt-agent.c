@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The desktop prompt agent's questions (docs/admin-api.md, "Prompt
- * agents"): prompt-ask events checked and kept in the order they came,
- * their targets with the default first, until answered or cancelled.
+ * agents"): prompt-ask events checked (common/prompt-question.c) and
+ * kept in the order they came, their targets with the default first,
+ * until answered or cancelled.
  * Their strings are qmgrd's copies of what a qube sent: kept as received,
  * sanitized wherever they are shown (menu-model.c, notify.c).
  */
 #include "tray.h"
+#include "prompt-question.h"
 
 #include <string.h>
 
 /* qmgrd keeps at most 32 open; more here means something is wrong. */
 #define MAX_QUESTIONS 64
-#define MAX_TARGETS 256
-#define MAX_STRING 1024
 
 struct qt_prompts {
 	GPtrArray *list;    /* struct qt_question *, in arrival order */
@@ -44,48 +44,19 @@ static int index_of(struct qt_prompts *p, uint32_t id)
 	return -1;
 }
 
-static bool str_prop(GVariant *props, const char *key, const char **out)
-{
-	if (!g_variant_lookup(props, key, "&s", out))
-		return false;
-	return strlen(*out) <= MAX_STRING;
-}
-
 const struct qt_question *qt_prompts_ask(struct qt_prompts *p,
 					 GVariant *props, int64_t now)
 {
-	guint32 id, timeout;
-	const char *source, *service, *argument, *def = "";
-	g_autofree const char **targets = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_prompt_question) ask = qm_prompt_question_parse(props,
+								     &err);
 
-	if (!g_variant_lookup(props, "id", "u", &id) || id == 0 ||
-	    !str_prop(props, "source", &source) ||
-	    !str_prop(props, "service", &service) ||
-	    !str_prop(props, "argument", &argument) ||
-	    !g_variant_lookup(props, "targets", "^a&s", &targets) ||
-	    !g_variant_lookup(props, "timeout", "u", &timeout)) {
-		g_warning("prompt-ask without id, source, service, argument, "
-			  "targets or timeout of the right types: ignored");
+	if (!ask) {
+		g_warning("%s: ignored", err->message);
 		return NULL;
 	}
-	g_variant_lookup(props, "default_target", "&s", &def);
-	guint n = g_strv_length((char **)targets);
-	if (n == 0 || n > MAX_TARGETS) {
-		g_warning("prompt-ask %u with %u targets: ignored", id, n);
-		return NULL;
-	}
-	for (guint i = 0; i < n; i++) {
-		if (!targets[i][0] || strlen(targets[i]) > MAX_STRING) {
-			g_warning("prompt-ask %u with an empty or overlong "
-				  "target: ignored", id);
-			return NULL;
-		}
-	}
-	if (*def && !g_strv_contains(targets, def)) {
-		g_warning("prompt-ask %u: its default is not one of its "
-			  "targets: ignored", id);
-		return NULL;
-	}
+	uint32_t id = ask->id;
+	const char *def = ask->untrusted_default ? ask->untrusted_default : "";
 	int old = index_of(p, id);
 	if (old >= 0)
 		g_ptr_array_remove_index(p->list, (guint)old);
@@ -97,18 +68,18 @@ const struct qt_question *qt_prompts_ask(struct qt_prompts *p,
 	}
 	struct qt_question *q = g_new0(struct qt_question, 1);
 	q->id = id;
-	q->source = g_strdup(source);
-	q->service = g_strdup(service);
-	q->argument = g_strdup(argument);
-	q->default_target = *def ? g_strdup(def) : NULL;
-	q->targets = g_new0(char *, n + 1);
+	q->source = g_steal_pointer(&ask->untrusted_source);
+	q->service = g_steal_pointer(&ask->untrusted_service);
+	q->argument = g_steal_pointer(&ask->untrusted_argument);
+	q->default_target = g_strdup(ask->untrusted_default);
+	q->targets = g_new0(char *, ask->ntargets + 1);
 	guint k = 0;
 	if (*def)
 		q->targets[k++] = g_strdup(def);
-	for (guint i = 0; i < n; i++)
-		if (!*def || strcmp(targets[i], def) != 0)
-			q->targets[k++] = g_strdup(targets[i]);
-	q->deadline = now + (int64_t)MIN(timeout, 86400u) * G_USEC_PER_SEC;
+	for (guint i = 0; i < ask->ntargets; i++)
+		if (!*def || strcmp(ask->untrusted_targets[i], def) != 0)
+			q->targets[k++] = g_strdup(ask->untrusted_targets[i]);
+	q->deadline = now + (int64_t)ask->timeout_s * G_USEC_PER_SEC;
 	g_ptr_array_add(p->list, q);
 	return q;
 }

@@ -2,14 +2,15 @@
 /*
  * qmgr-tray: the desktop side of qmgr (docs/desktop.md).  One file per
  * concern:
- *   sanitize.c    guest-controlled strings made harmless for display
- *   ratelimit.c   at most N notifications per window, then a summary
+ *   sanitize.c    menu labels escaped (guest text is sanitized by
+ *                 common/text-sanitize.c: qt_sanitize)
  *   icon.c        the tray icon's state and pixmaps, label-colour PNGs
  *   config.c      ~/.config/qmgr/tray.conf: the qubes' menu entries
  *   menu-model.c  the menu built from the qubes and open questions
  *   dbusmenu.c    that menu exported as com.canonical.dbusmenu
  *   sni.c         the org.kde.StatusNotifierItem and its registration
- *   notify.c      org.freedesktop.Notifications client
+ *   notify.c      notices and questions as notifications (on the
+ *                 client common/notify-client.c, gui-proxy's too)
  *   prompt-agent.c the `ask` questions qmgrd puts to the session
  *   main.c        the glue: events in, menu, icon and notifications out
  * qmgrd's admin socket is common/admin-link.c's, as gui-proxy's.
@@ -23,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "label.h"
+#include "text-sanitize.h"
 
 /* ---- sanitize.c ---- */
 
@@ -30,48 +32,20 @@
 #define QT_TEXT_MAX 80
 
 /*
- * `untrusted` (any bytes, NULL allowed) as text safe to show: invalid UTF-8
- * replaced, control characters (C0, DEL, C1) as '?', bidirectional
- * overrides, isolates and marks, zero-width and other format characters
- * removed (they could make "work" read as another name), cut to `max`
+ * `untrusted` (NUL-terminated, NULL allowed) as text safe to show, by the
+ * shared sanitizer (common/text-sanitize.h) in the mode that marks what it
+ * removes: invalid UTF-8 as U+FFFD, control characters and line
+ * separators as '?', bidi and invisible characters removed, cut to `max`
  * characters with "…" appended when cut.  Never returns NULL.
  */
-char *qt_sanitize(const char *untrusted, size_t max);
-
-/* `text` with &, < and > escaped for a notification body that the server
- * reads as markup (the "body-markup" capability). */
-char *qt_markup_escape(const char *text);
+static inline char *qt_sanitize(const char *untrusted, size_t max)
+{
+	return qm_text_sanitize(untrusted, -1, max, QM_TEXT_MARK);
+}
 
 /* `text` for a dbusmenu label: '_' doubled (a single one marks the access
  * key). */
 char *qt_menu_escape(const char *text);
-
-/* ---- ratelimit.c ---- */
-
-/*
- * A fixed-window limit: at most `burst` events per `window_us`; the rest
- * are counted, and the count is handed back once the window is over so a
- * single summary ("K more events") can be shown.
- */
-struct qt_ratelimit {
-	unsigned int burst;
-	int64_t window_us;
-	int64_t window_start;        /* of the current window; 0: none yet */
-	unsigned int used;           /* events passed in this window */
-	unsigned int suppressed;     /* events refused in this window */
-};
-
-void qt_ratelimit_init(struct qt_ratelimit *rl, unsigned int burst,
-		       int64_t window_us);
-/* Whether an event at `now` (monotonic µs) may be shown.  A new window
- * starts when the last one is over; the events it suppressed are then in
- * *summary (else 0), to be shown first. */
-bool qt_ratelimit_take(struct qt_ratelimit *rl, int64_t now,
-		       unsigned int *summary);
-/* At `now`: the events suppressed in a window that is over (0 if none or
- * not over yet), forgotten once returned.  For a timer, so the summary is
- * shown without waiting for the next event. */
-unsigned int qt_ratelimit_flush(struct qt_ratelimit *rl, int64_t now);
 
 /* ---- icon.c ---- */
 
@@ -213,9 +187,11 @@ void qt_sni_set_state(struct qt_sni *sni, enum qt_icon_state state,
 /* ---- notify.c ---- */
 
 struct qt_notify;
+struct qm_session_bus;
 typedef void (*qt_notify_action_fn)(uint32_t question, const char *target,
 				    void *user_data);
-struct qt_notify *qt_notify_create(GDBusConnection *bus,
+/* On `bus` (common/session-bus.h; NULL: log only). */
+struct qt_notify *qt_notify_create(struct qm_session_bus *bus,
 				   qt_notify_action_fn fn, void *user_data);
 void qt_notify_destroy(struct qt_notify *n);
 /* A rate-limited notice; summary and body are plain text (escaped here

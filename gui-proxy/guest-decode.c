@@ -14,6 +14,7 @@
 
 #include "guest-decode.h"
 #include "guest-decode-shm.h"
+#include "text-sanitize.h"
 
 struct gp_decoder {
 	GHashTable *windows;            /* id -> struct gp_window_info */
@@ -173,69 +174,13 @@ void gp_decoder_expect_clipboard(struct gp_decoder *d)
 
 /* ---- sanitizers ---- */
 
-/* Decodes one UTF-8 character of p[0, len); returns its length, or 0 for
- * an invalid, overlong, surrogate, out-of-range or truncated sequence. */
-static size_t utf8_next(const uint8_t *p, size_t len, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t n;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2, c &= 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, c &= 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/* Characters that must not reach a title: they could hide or reorder the
- * "[vm]" prefix, or break lines in window lists. */
-static bool title_char_dropped(uint32_t c)
-{
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
-	       c == 0x061c || c == 0x200e || c == 0x200f ||
-	       (c >= 0x2028 && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069);
-}
-
+/* A title is shown in the window list and the title bar after the
+ * qube's "[vm]": the shared sanitizer leaves no trace of what it drops,
+ * so nothing a guest sends can fake or hide that prefix. */
 char *gp_sanitize_title(const uint8_t *untrusted, size_t len)
 {
-	GString *s = g_string_sized_new(MIN(len, 4 * GP_MAX_TITLE_CHARS) + 1);
-	unsigned int chars = 0;
-	size_t i = 0;
-
-	while (i < len && chars < GP_MAX_TITLE_CHARS) {
-		uint32_t c;
-		size_t n = utf8_next(untrusted + i, len - i, &c);
-
-		if (n == 0) {
-			i++;    /* drop one byte of the broken sequence */
-			continue;
-		}
-		if (!title_char_dropped(c)) {
-			g_string_append_len(s, (const char *)untrusted + i, n);
-			chars++;
-		}
-		i += n;
-	}
-	return g_string_free(s, FALSE);
+	return qm_text_sanitize((const char *)untrusted, (gssize)len,
+				GP_MAX_TITLE_CHARS, QM_TEXT_DROP);
 }
 
 char *gp_sanitize_app_id(const uint8_t *untrusted, size_t len)

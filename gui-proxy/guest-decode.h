@@ -166,9 +166,10 @@ uint64_t gp_decoder_buffer_bytes(const struct gp_decoder *d);
  * Sanitizers, public for the unit tests and the fuzzer.  Both take
  * untrusted bytes (not NUL-terminated) and return a new string.
  *
- * Title: invalid UTF-8 sequences dropped; C0, DEL, C1, U+2028/U+2029 and
- * the bidi controls (U+061C, U+200E, U+200F, U+202A..U+202E,
- * U+2066..U+2069) dropped; cut at GP_MAX_TITLE_CHARS characters.
+ * Title: common/text-sanitize.h's qm_text_sanitize, QM_TEXT_DROP: invalid
+ * UTF-8 sequences, C0, DEL, C1, U+2028/U+2029, the bidi controls and the
+ * invisible (format) characters dropped; cut at GP_MAX_TITLE_CHARS
+ * characters.
  * App_id: only ASCII letters, digits, '.', '_' and '-' kept; cut at
  * GP_MAX_APP_ID_CHARS; "unknown" if empty.
  */

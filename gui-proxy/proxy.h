@@ -377,11 +377,13 @@ void gp_notify_destroy(struct gp_notify *n);
 void gp_notify_guest_dropped(struct gp_notify *n, const char *qube,
 			     const char *reason);
 /* For the unit tests: true (and `key` noted at now_us) unless `key` passed
- * less than interval_us ago. */
+ * less than interval_us ago.  `last` maps keys (g_free) to struct
+ * qm_ratelimit (g_free). */
 bool gp_notice_limit_pass(GHashTable *last, const char *key, gint64 now_us,
 			  gint64 interval_us);
-/* Text for a notification body: sanitized as a title
- * (gp_sanitize_title), then &, <, >, ' and " escaped as markup. */
+/* The reason's text for a notification body: sanitized as a title
+ * (gp_sanitize_title).  The notification client escapes the body as
+ * markup unless the server does not read markup. */
 char *gp_notice_text(const char *untrusted, size_t len);
 
 /* cursor.c: the pointer's image */

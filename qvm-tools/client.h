@@ -186,6 +186,23 @@ int qm_tool_parse_names(const char *prog, const char *synopsis,
 			const gboolean *help, char ***names, const char *verb,
 			int *argc, char ***argv);
 
+/* The end of a tool's option table: -h/--help setting `help`, the other
+ * arguments (file names: any bytes) into the char ** `rest`. */
+#define QM_TOOL_HELP_AND_REST(help, rest)                                  \
+	{ "help", 'h', 0, G_OPTION_ARG_NONE, &(help), NULL, NULL },        \
+	{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &(rest),  \
+	  NULL, NULL },                                                    \
+	{ NULL }
+
+/*
+ * Parses the options of `entries` without GLib's own help (the tool's
+ * help_text is printed for -h), reporting a parse error as a usage error.
+ * Returns -1 to go on, or the exit status to return at once.
+ */
+int qm_tool_parse_options(const char *prog, const char *synopsis,
+			  const char *help_text, const GOptionEntry *entries,
+			  const gboolean *help, int *argc, char ***argv);
+
 /*
  * Looks up one qube in a vm.List result ("vms", aa{sv}): its dict, or NULL.
  */
@@ -193,6 +210,15 @@ GVariant *qm_tool_find_vm(GVariant *vms, const char *name);
 
 /* The vm.List result's "vms" (aa{sv}), or NULL with *error. */
 GVariant *qm_tool_list_vms(struct qm_client *client, GError **error);
+
+/* Calls `method` (vm.Start, vm.Kill, ...) on qube `vm` without arguments:
+ * false with the error printed as PROG's. */
+bool qm_tool_call_vm(struct qm_client *client, const char *prog,
+		     const char *method, const char *vm);
+
+/* Connects to qmgrd and lists the qubes (*vms, vm.List's "vms"): the
+ * client, or NULL with the error printed as PROG's. */
+struct qm_client *qm_tool_connect_list(const char *prog, GVariant **vms);
 
 /* "qube 'NAME' does not exist (did you mean 'X'? / qvm-ls lists them)". */
 void qm_tool_print_not_found(const char *prog, GVariant *vms,

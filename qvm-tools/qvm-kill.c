@@ -35,12 +35,8 @@ int main(int argc, char **argv)
 	gboolean help = FALSE;
 	char **names = NULL;
 	GOptionEntry entries[] = {
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, names),
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	int rc = QM_EXIT_USAGE;
@@ -51,14 +47,9 @@ int main(int argc, char **argv)
 		goto out;
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	client = qm_tool_connect_list(PROG, &vms);
 	if (client == NULL)
 		goto out;
-	vms = qm_tool_list_vms(client, &err);
-	if (vms == NULL) {
-		qm_tool_print_error(PROG, err);
-		goto out;
-	}
 	rc = QM_EXIT_OK;
 	for (char **n = names; *n; n++) {
 		g_autoptr(GVariant) vm = qm_tool_find_vm(vms, *n);
@@ -71,13 +62,8 @@ int main(int argc, char **argv)
 		if (g_variant_lookup(vm, "state", "&s", &state) &&
 		    strcmp(state, "Halted") == 0)
 			continue;
-		g_autoptr(GVariant) r = qm_client_call(client, "vm.Kill", *n,
-						       NULL, &err);
-		if (r == NULL) {
-			qm_tool_print_error(PROG, err);
-			g_clear_error(&err);
+		if (!qm_tool_call_vm(client, PROG, "vm.Kill", *n))
 			rc = QM_EXIT_FAIL;
-		}
 	}
 out:
 	g_strfreev(names);

@@ -204,24 +204,16 @@ int main(int argc, char **argv)
 		  &f.names, NULL, NULL },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
 	int rc = QM_EXIT_USAGE;
 
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	if (raw && json) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
 					 "--raw-list and --json exclude each "
@@ -233,14 +225,9 @@ int main(int argc, char **argv)
 			goto out;
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	client = qm_tool_connect_list(PROG, &vms);
 	if (client == NULL)
 		goto out;
-	vms = qm_tool_list_vms(client, &err);
-	if (vms == NULL) {
-		qm_tool_print_error(PROG, err);
-		goto out;
-	}
 	/* every NAME must exist, as in Qubes: a typo is not an empty list */
 	bool missing = false;
 	for (char **n = f.names; n && *n; n++) {

@@ -119,29 +119,19 @@ int main(int argc, char **argv)
 		{ "default", 'D', 0, G_OPTION_ARG_NONE, &reset, NULL, NULL },
 		{ "help-properties", 0, 0, G_OPTION_ARG_NONE, &help_props,
 		  NULL, NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, args),
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) r = NULL;
 	g_autofree char *method = NULL;
 	int rc = QM_EXIT_USAGE;
 
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	guint n = args ? g_strv_length(args) : 0;
 	if (n == 0) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "prompt-question.h"
 
 #define PROG "qvm-prompt"
 #define SYNOPSIS "qvm-prompt [--once]"
@@ -64,14 +65,11 @@ static const char help_text[] =
 	QM_TOOL_HELP_ENV
 	"See qvm-prompt(1).\n";
 
+/* A question waiting for its answer: what qmgrd asked (decoded by
+ * common/prompt-question.c; its strings come from a qube) and when its
+ * time runs out. */
 struct question {
-	guint32 id;
-	char *source;
-	char *service;
-	char *argument;
-	char **targets;
-	guint ntargets;
-	char *default_target;   /* NULL: none */
+	struct qm_prompt_question *ask;
 	gint64 deadline;        /* monotonic µs */
 };
 
@@ -95,59 +93,32 @@ enum outcome {
 
 static void question_free(struct question *q)
 {
-	g_free(q->source);
-	g_free(q->service);
-	g_free(q->argument);
-	g_strfreev(q->targets);
-	g_free(q->default_target);
+	qm_prompt_question_destroy(q->ask);
 	g_free(q);
 }
 
-/* A prompt-ask's properties (docs/admin-api.md), checked: NULL and *why
- * when one is missing or does not make sense. */
+/* A prompt-ask's properties, checked: NULL and *why when they are not a
+ * question qvm-prompt can show. */
 static struct question *question_parse(GVariant *props, char **why)
 {
-	g_autofree char *source = NULL, *service = NULL, *argument = NULL;
-	g_autofree char *dflt = NULL;
-	g_auto(GStrv) targets = NULL;
-	guint32 id, timeout;
+	g_autoptr(GError) err = NULL;
+	struct qm_prompt_question *ask = qm_prompt_question_parse(props, &err);
 
-	if (!g_variant_lookup(props, "id", "u", &id) ||
-	    !g_variant_lookup(props, "source", "s", &source) ||
-	    !g_variant_lookup(props, "service", "s", &service) ||
-	    !g_variant_lookup(props, "argument", "s", &argument) ||
-	    !g_variant_lookup(props, "targets", "^as", &targets) ||
-	    !g_variant_lookup(props, "default_target", "s", &dflt) ||
-	    !g_variant_lookup(props, "timeout", "u", &timeout)) {
-		*why = g_strdup("a prompt-ask without id, source, service, "
-				"argument, targets, default_target or timeout "
-				"(is qmgrd the same version as qvm-prompt?)");
-		return NULL;
-	}
-	if (id == 0 || targets[0] == NULL ||
-	    (*dflt != '\0' && !g_strv_contains((const char *const *)targets,
-					       dflt))) {
-		*why = g_strdup_printf("prompt-ask %u has no targets, or a "
-				       "default that is not one of them", id);
+	if (ask == NULL) {
+		*why = g_strdup(err->message);
 		return NULL;
 	}
 	struct question *q = g_new0(struct question, 1);
-	q->id = id;
-	q->source = g_steal_pointer(&source);
-	q->service = g_steal_pointer(&service);
-	q->argument = g_steal_pointer(&argument);
-	q->ntargets = g_strv_length(targets);
-	q->targets = g_steal_pointer(&targets);
-	q->default_target = *dflt ? g_steal_pointer(&dflt) : NULL;
+	q->ask = ask;
 	q->deadline = g_get_monotonic_time() +
-		      (gint64)timeout * G_USEC_PER_SEC;
+		      (gint64)ask->timeout_s * G_USEC_PER_SEC;
 	return q;
 }
 
 static GList *find_question(struct agent *a, guint32 id)
 {
 	for (GList *l = a->questions.head; l != NULL; l = l->next)
-		if (((struct question *)l->data)->id == id)
+		if (((struct question *)l->data)->ask->id == id)
 			return l;
 	return NULL;
 }
@@ -156,13 +127,13 @@ static GList *find_question(struct agent *a, guint32 id)
 static void print_call(struct agent *a, const struct question *q)
 {
 	g_autofree char *what = NULL;
-	const char *arg = q->argument;
+	const char *arg = q->ask->untrusted_argument;
 	if (*arg == '\0' || strcmp(arg, "+") == 0)
-		what = g_strdup(q->service);
+		what = g_strdup(q->ask->untrusted_service);
 	else
-		what = g_strconcat(q->service, *arg == '+' ? "" : "+", arg,
-				   NULL);
-	qm_tool_fputs_safe(q->source, a->out);
+		what = g_strconcat(q->ask->untrusted_service,
+				   *arg == '+' ? "" : "+", arg, NULL);
+	qm_tool_fputs_safe(q->ask->untrusted_source, a->out);
 	fputs(" wants to call ", a->out);
 	qm_tool_fputs_safe(what, a->out);
 }
@@ -180,7 +151,7 @@ static bool on_event(const char *event, const char *vm, GVariant *props,
 		struct question *q = question_parse(props, &a->bad);
 		if (q == NULL)
 			return false;
-		if (find_question(a, q->id) != NULL) {
+		if (find_question(a, q->ask->id) != NULL) {
 			question_free(q);   /* already queued */
 			return true;
 		}
@@ -280,10 +251,10 @@ static void print_choices(struct agent *a, const struct question *q)
 {
 	gint64 left = (q->deadline - g_get_monotonic_time() + 999999) /
 		      G_USEC_PER_SEC;
-	fprintf(a->out, "Choose 1-%u or a name", q->ntargets);
-	if (q->default_target != NULL) {
+	fprintf(a->out, "Choose 1-%u or a name", q->ask->ntargets);
+	if (q->ask->untrusted_default != NULL) {
 		fputs(", Enter for ", a->out);
-		qm_tool_fputs_safe(q->default_target, a->out);
+		qm_tool_fputs_safe(q->ask->untrusted_default, a->out);
 	}
 	fprintf(a->out, ", n to refuse (%" G_GINT64_FORMAT " s left): ",
 		MAX(left, 0));
@@ -294,13 +265,13 @@ static void show(struct agent *a, const struct question *q)
 {
 	print_call(a, q);
 	fputs("; targets:", a->out);
-	for (guint i = 0; i < q->ntargets; i++) {
+	for (guint i = 0; i < q->ask->ntargets; i++) {
 		fprintf(a->out, " %u) ", i + 1);
-		qm_tool_fputs_safe(q->targets[i], a->out);
+		qm_tool_fputs_safe(q->ask->untrusted_targets[i], a->out);
 	}
-	if (q->default_target != NULL) {
+	if (q->ask->untrusted_default != NULL) {
 		fputs("; default: ", a->out);
-		qm_tool_fputs_safe(q->default_target, a->out);
+		qm_tool_fputs_safe(q->ask->untrusted_default, a->out);
 	}
 	guint waiting = a->questions.length - 1;
 	if (waiting > 0)
@@ -322,7 +293,7 @@ static bool parse_choice(const struct question *q, const char *line,
 	guint64 n;
 
 	if (*s == '\0') {
-		*target = q->default_target;
+		*target = q->ask->untrusted_default;
 		return *target != NULL;
 	}
 	if (g_ascii_strcasecmp(s, "n") == 0 ||
@@ -331,13 +302,14 @@ static bool parse_choice(const struct question *q, const char *line,
 		*target = "";
 		return true;
 	}
-	if (g_ascii_string_to_unsigned(s, 10, 1, q->ntargets, &n, NULL)) {
-		*target = q->targets[n - 1];
+	if (g_ascii_string_to_unsigned(s, 10, 1, q->ask->ntargets, &n,
+				       NULL)) {
+		*target = q->ask->untrusted_targets[n - 1];
 		return true;
 	}
-	for (guint i = 0; i < q->ntargets; i++) {
-		if (strcmp(q->targets[i], s) == 0) {
-			*target = q->targets[i];
+	for (guint i = 0; i < q->ask->ntargets; i++) {
+		if (strcmp(q->ask->untrusted_targets[i], s) == 0) {
+			*target = q->ask->untrusted_targets[i];
 			return true;
 		}
 	}
@@ -352,7 +324,7 @@ static bool send_answer(struct agent *a, const struct question *q,
 	g_autoptr(GError) err = NULL;
 	GVariantDict args;
 	g_variant_dict_init(&args, NULL);
-	g_variant_dict_insert(&args, "id", "u", q->id);
+	g_variant_dict_insert(&args, "id", "u", q->ask->id);
 	g_variant_dict_insert(&args, "target", "s", target);
 	g_autoptr(GVariant) r = qm_client_call(a->client, "prompt.Answer", "",
 					       g_variant_dict_end(&args),
@@ -443,7 +415,6 @@ int main(int argc, char **argv)
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GVariant) r = NULL;
 	struct agent a = { 0 };
@@ -451,17 +422,11 @@ int main(int argc, char **argv)
 
 	g_queue_init(&a.questions);
 	a.input = g_string_new(NULL);
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	if (argc > 1) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
 					 "unexpected argument '%s'", argv[1]);

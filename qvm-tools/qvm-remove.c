@@ -57,12 +57,8 @@ int main(int argc, char **argv)
 	char **names = NULL;
 	GOptionEntry entries[] = {
 		{ "force", 'f', 0, G_OPTION_ARG_NONE, &force, NULL, NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, names),
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	int rc = QM_EXIT_USAGE;
@@ -81,17 +77,11 @@ int main(int argc, char **argv)
 	}
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	/* without -f, the list: do not ask about a qube that is not there */
+	client = force ? qm_tool_connect(PROG)
+		       : qm_tool_connect_list(PROG, &vms);
 	if (client == NULL)
 		goto out;
-	if (!force) {
-		/* do not ask about a qube that is not there */
-		vms = qm_tool_list_vms(client, &err);
-		if (vms == NULL) {
-			qm_tool_print_error(PROG, err);
-			goto out;
-		}
-	}
 	rc = QM_EXIT_OK;
 	for (char **n = names; *n; n++) {
 		if (!force) {
@@ -108,13 +98,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 		}
-		g_autoptr(GVariant) r = qm_client_call(client, "vm.Remove", *n,
-						       NULL, &err);
-		if (r == NULL) {
-			qm_tool_print_error(PROG, err);
-			g_clear_error(&err);
+		if (!qm_tool_call_vm(client, PROG, "vm.Remove", *n))
 			rc = QM_EXIT_FAIL;
-		}
 	}
 out:
 	g_strfreev(names);

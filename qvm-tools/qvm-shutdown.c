@@ -105,12 +105,8 @@ int main(int argc, char **argv)
 		{ "all", 0, 0, G_OPTION_ARG_NONE, &all, NULL, NULL },
 		{ "exclude", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &exclude, NULL,
 		  NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, names),
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
@@ -119,17 +115,11 @@ int main(int argc, char **argv)
 	guint64 timeout = DEFAULT_TIMEOUT_S;
 	int rc = QM_EXIT_USAGE;
 
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	bool have_names = names != NULL && names[0] != NULL;
 	if (all && have_names) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS,
@@ -173,14 +163,9 @@ int main(int argc, char **argv)
 			goto out;
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	client = qm_tool_connect_list(PROG, &vms);
 	if (client == NULL)
 		goto out;
-	vms = qm_tool_list_vms(client, &err);
-	if (vms == NULL) {
-		qm_tool_print_error(PROG, err);
-		goto out;
-	}
 	rc = pick(vms, names, all, exclude, picked) ? QM_EXIT_OK
 						     : QM_EXIT_FAIL;
 

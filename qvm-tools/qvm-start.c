@@ -46,12 +46,8 @@ int main(int argc, char **argv)
 	GOptionEntry entries[] = {
 		{ "skip-if-running", 0, 0, G_OPTION_ARG_NONE, &skip, NULL,
 		  NULL },
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &names,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, names),
 	};
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	g_autoptr(GVariant) vms = NULL;
 	int rc = QM_EXIT_USAGE;
@@ -62,27 +58,17 @@ int main(int argc, char **argv)
 		goto out;
 
 	rc = QM_EXIT_FAIL;
-	client = qm_tool_connect(PROG);
+	/* the qubes' states only for --skip-if-running */
+	client = skip ? qm_tool_connect_list(PROG, &vms)
+		      : qm_tool_connect(PROG);
 	if (client == NULL)
 		goto out;
-	if (skip) {
-		vms = qm_tool_list_vms(client, &err);
-		if (vms == NULL) {
-			qm_tool_print_error(PROG, err);
-			goto out;
-		}
-	}
 	rc = QM_EXIT_OK;
 	for (char **n = names; *n; n++) {
 		if (skip && is_up(vms, *n))
 			continue;
-		g_autoptr(GVariant) r = qm_client_call(client, "vm.Start", *n,
-						       NULL, &err);
-		if (r == NULL) {
-			qm_tool_print_error(PROG, err);
-			g_clear_error(&err);
+		if (!qm_tool_call_vm(client, PROG, "vm.Start", *n))
 			rc = QM_EXIT_FAIL;
-		}
 	}
 out:
 	g_strfreev(names);

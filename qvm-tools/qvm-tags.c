@@ -111,28 +111,17 @@ int main(int argc, char **argv)
 	gboolean help = FALSE;
 	char **args = NULL;
 	GOptionEntry entries[] = {
-		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args,
-		  NULL, NULL },
-		{ NULL },
+		QM_TOOL_HELP_AND_REST(help, args),
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
-	g_autoptr(GError) err = NULL;
 	g_autoptr(qm_client) client = NULL;
 	enum mode mode = MODE_LIST;
 	int rc = QM_EXIT_USAGE;
 
-	g_option_context_set_help_enabled(ctx, FALSE);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		rc = qm_tool_usage_error(PROG, SYNOPSIS, "%s", err->message);
+	rc = qm_tool_parse_options(PROG, SYNOPSIS, help_text, entries, &help,
+				   &argc, &argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		fputs(help_text, stdout);
-		rc = QM_EXIT_OK;
-		goto out;
-	}
+	rc = QM_EXIT_USAGE;
 	if (args == NULL || args[0] == NULL) {
 		rc = qm_tool_usage_error(PROG, SYNOPSIS, "name the qube");
 		goto out;

@@ -94,10 +94,9 @@ int qm_tool_usage_error(const char *prog, const char *synopsis,
 	return QM_EXIT_USAGE;
 }
 
-int qm_tool_parse_names(const char *prog, const char *synopsis,
-			const char *help_text, const GOptionEntry *entries,
-			const gboolean *help, char ***names, const char *verb,
-			int *argc, char ***argv)
+int qm_tool_parse_options(const char *prog, const char *synopsis,
+			  const char *help_text, const GOptionEntry *entries,
+			  const gboolean *help, int *argc, char ***argv)
 {
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
@@ -110,6 +109,19 @@ int qm_tool_parse_names(const char *prog, const char *synopsis,
 		fputs(help_text, stdout);
 		return QM_EXIT_OK;
 	}
+	return -1;
+}
+
+int qm_tool_parse_names(const char *prog, const char *synopsis,
+			const char *help_text, const GOptionEntry *entries,
+			const gboolean *help, char ***names, const char *verb,
+			int *argc, char ***argv)
+{
+	int rc = qm_tool_parse_options(prog, synopsis, help_text, entries,
+				       help, argc, argv);
+
+	if (rc >= 0)
+		return rc;
 	if (*names == NULL || (*names)[0] == NULL)
 		return qm_tool_usage_error(prog, synopsis, "name the qubes to %s",
 					   verb);
@@ -131,6 +143,32 @@ GVariant *qm_tool_list_vms(struct qm_client *c, GError **error)
 			    "qmgrd's vm.List reply has no 'vms' list (is it "
 			    "the same version as this tool?)");
 	return vms;
+}
+
+bool qm_tool_call_vm(struct qm_client *c, const char *prog,
+		     const char *method, const char *vm)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GVariant) r = qm_client_call(c, method, vm, NULL, &err);
+
+	if (r == NULL)
+		qm_tool_print_error(prog, err);
+	return r != NULL;
+}
+
+struct qm_client *qm_tool_connect_list(const char *prog, GVariant **vms)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(qm_client) c = qm_tool_connect(prog);
+
+	if (c == NULL)
+		return NULL;
+	*vms = qm_tool_list_vms(c, &err);
+	if (*vms == NULL) {
+		qm_tool_print_error(prog, err);
+		return NULL;
+	}
+	return g_steal_pointer(&c);
 }
 
 GVariant *qm_tool_find_vm(GVariant *vms, const char *name)

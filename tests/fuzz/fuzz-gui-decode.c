@@ -105,6 +105,8 @@ static void check_title(const char *s)
 		CHECK(c != 0x061c && c != 0x200e && c != 0x200f);
 		CHECK(!(c >= 0x2028 && c <= 0x202e));
 		CHECK(!(c >= 0x2066 && c <= 0x2069));
+		/* common/text-sanitize.c drops every format character */
+		CHECK(g_unichar_type(c) != G_UNICODE_FORMAT);
 	}
 }
 

@@ -33,7 +33,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 
 # name:corpus-and-dictionary
-fuzzers="fuzz-policy-parser:policy fuzz-policy-keyfile:keyfile fuzz-wire:wire fuzz-filecopy:filecopy fuzz-rpc-request:rpc-request fuzz-gui-decode:gui-decode fuzz-gui-host-decode:gui-host-decode fuzz-template-manifest:template-manifest fuzz-template-tar:template-tar"
+fuzzers="fuzz-policy-parser:policy fuzz-policy-keyfile:keyfile fuzz-wire:wire fuzz-filecopy:filecopy fuzz-rpc-request:rpc-request fuzz-gui-decode:gui-decode fuzz-gui-host-decode:gui-host-decode fuzz-template-manifest:template-manifest fuzz-template-tar:template-tar fuzz-prompt-question:prompt-question"
 failed=0
 
 for entry in $fuzzers; do

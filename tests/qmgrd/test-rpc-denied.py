@@ -4,102 +4,24 @@
 # by a deny rule with notify=yes (the default of deny) is told to
 # events.Subscribe subscribers with the caller, service, argument and
 # target; notify=no and a call no rule matches are not.  qmgrd runs on
-# libvirt's test driver with a fake agent where QEMU would listen (as in
-# test-agent-channel.py), which makes the calls; a subscriber speaks the
-# admin protocol.  TAP output.
+# libvirt's test driver with a fake agent where QEMU would listen
+# (fake_agent.py, as test-agent-channel.py), which makes the calls; a
+# subscriber speaks the admin protocol.  TAP output.
 #
 #   test-rpc-denied.py BUILD_DIR
-import os, socket, struct, subprocess, sys, tempfile, time
+import socket
+import sys
 
-B = sys.argv[1]
-MAGIC = 0x31474D51
-HELLO, REQUEST, REPLY, EVENT, CALL, CLOSE = 1, 2, 3, 4, 12, 11
-GUEST_STREAM = 0x80000000
-n = 0
-fails = 0
+from fake_agent import (CALL, CLOSE, EVENT, GUEST_STREAM, HELLO, REPLY,
+                        REQUEST, Tap, TestQmgrd, frame, gv_hello,
+                        gv_request, gv_two_strings, read_frame)
 
-
-def ok(cond, name, detail=""):
-    global n, fails
-    n += 1
-    print(("ok" if cond else "not ok") + f" {n} - {name}")
-    if not cond:
-        fails += 1
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def frame(msg_type, payload, stream=0):
-    return struct.pack("<IHHII", MAGIC, msg_type, 0, stream,
-                       len(payload)) + payload
-
-
-def read_frame(conn):
-    """(type, stream, payload), or None at EOF."""
-    head = b""
-    while len(head) < 16:
-        chunk = conn.recv(16 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    magic, msg_type, flags, stream, length = struct.unpack("<IHHII", head)
-    body = b""
-    while len(body) < length:
-        chunk = conn.recv(length - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return msg_type, stream, body
-
-
-# GVariant in normal form, by hand for the few shapes needed here.
-def gv_hello(version, software):        # (us): the string is last
-    return struct.pack("<I", version) + software.encode() + b"\0"
-
-
-def gv_two_strings(a, b):               # (ss): the end of a framed
-    a, b = a.encode() + b"\0", b.encode() + b"\0"
-    return a + b + bytes([len(a)])
-
-
-def gv_request(rid, method, vm):        # (ussa{sv}) with an empty a{sv}
-    body = struct.pack("<I", rid) + method.encode() + b"\0"
-    end1 = len(body)
-    body += vm.encode() + b"\0"
-    end2 = len(body)
-    body += b"\0" * (-len(body) % 8)    # a{sv} is 8-aligned, empty
-    return body + bytes([end2, end1])   # framing offsets, reversed
-
-
-tmp = tempfile.mkdtemp(prefix="qmgr-denied.")
-root = os.path.join(tmp, "root")
-tdir = os.path.join(tmp, "templates", "minimal")
-os.makedirs(tdir)
-for f in ("vmlinux", "initramfs.cpio.gz"):
-    open(os.path.join(tdir, f), "wb").write(b"\0" * 512)
-subprocess.run(["qemu-img", "create", "-q", "-f", "raw",
-                os.path.join(tdir, "root.img"), "1M"], check=True)
-open(os.path.join(tdir, "template.conf"), "w").write(
-    "[Template]\nname=minimal\nkernel=vmlinux\ninitramfs=initramfs.cpio.gz\n"
-    "root=root.img\nkernel_cmdline=console=ttyS0\nmemory=128\nvcpus=1\n")
-pdir = os.path.join(root, "etc", "qmgr", "policy.d")
-os.makedirs(pdir)
-open(os.path.join(pdir, "30-test.policy"), "w").write(
+tap = Tap()
+ok = tap.ok
+q = TestQmgrd(sys.argv[1], "qmgr-denied.", policy=(
     "test.Deny   *  work  @anyvm  deny\n"
     "test.Quiet  *  work  @anyvm  deny notify=no\n"
-    "test.Loud   *  work  @anyvm  deny notify=yes\n")
-env = dict(os.environ, QMGR_ROOT=root,
-           PATH=os.path.join(B, "qvm-tools") + ":" + os.environ["PATH"])
-log = open(os.path.join(tmp, "qmgrd.log"), "w")
-qmgrd = subprocess.Popen(
-    [os.path.join(B, "qmgrd", "qmgrd"), "--root", root, "--libvirt-uri",
-     "test:///default", "--template-dir", os.path.join(tmp, "templates"),
-     "--start-timeout", "20"], stdout=log, stderr=subprocess.STDOUT)
-
-
-def qvm(*args):
-    return subprocess.run(list(args), env=env, capture_output=True, text=True)
-
+    "test.Loud   *  work  @anyvm  deny notify=yes\n"))
 
 guest = None
 admin = None
@@ -134,17 +56,14 @@ def next_denied():
 
 
 try:
-    for _ in range(200):
-        if "default-dvm" in qvm("qvm-ls", "--raw-list").stdout.split():
-            break
-        time.sleep(0.1)
-    ok(qvm("qvm-create", "work").returncode == 0 and
-       qvm("qvm-create", "other").returncode == 0,
+    q.wait_ready()
+    ok(q.qvm("qvm-create", "work").returncode == 0 and
+       q.qvm("qvm-create", "other").returncode == 0,
        "qvm-create work and other")
 
     admin = socket.socket(socket.AF_UNIX)
     admin.settimeout(10)
-    admin.connect(os.path.join(root, "run/qmgr/qmgrd.sock"))
+    admin.connect(q.admin_socket())
     admin.sendall(frame(HELLO, gv_hello(3, "test-rpc-denied")))
     ok(read_frame(admin)[0] == HELLO, "the subscriber gets qmgrd's HELLO")
     admin.sendall(frame(REQUEST, gv_request(1, "events.Subscribe", "")))
@@ -152,22 +71,7 @@ try:
     ok(m is not None and m[0] == REPLY and m[2][4] == 1,
        "events.Subscribe is answered ok", m)
 
-    sock_path = os.path.join(root, "run/qmgr/vms/work/agent.sock")
-    start = subprocess.Popen(["qvm-start", "work"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
-    for _ in range(200):
-        if os.path.isdir(os.path.dirname(sock_path)) and \
-                not os.path.exists(sock_path):
-            break
-        time.sleep(0.05)
-    time.sleep(0.2)
-    srv = socket.socket(socket.AF_UNIX)
-    srv.bind(sock_path)
-    srv.listen(1)
-    srv.settimeout(20)
-    guest, _ = srv.accept()
-    guest.settimeout(20)
+    start, srv, guest = q.start_with_fake_agent("work")
     ok(read_frame(guest)[0] == HELLO, "qmgrd says HELLO to the agent")
     guest.sendall(frame(HELLO, gv_hello(3, "fake-agent")))
     out, _ = start.communicate(timeout=30)
@@ -199,24 +103,12 @@ try:
        "only the notify=yes deny sent rpc-denied (not notify=no, not the "
        "unruled call)", ev)
     ok(b"+\0" in (ev[1] if ev else b""), "no argument is '+'", ev)
-    ok(qmgrd.poll() is None, "qmgrd is still running")
+    ok(q.proc.poll() is None, "qmgrd is still running")
 finally:
     if guest:
         guest.close()
     if admin:
         admin.close()
-    qvm("qvm-kill", "work")
-    qmgrd.terminate()
-    qmgrd.wait(timeout=10)
-    log.close()
-    if fails:
-        print("# qmgrd log:")
-        for line in open(os.path.join(tmp, "qmgrd.log")).read().splitlines()[-20:]:
-            print("# " + line)
-    if not os.environ.get("KEEP"):
-        subprocess.run(["rm", "-rf", tmp])
-    else:
-        print("# kept " + tmp)
+    q.stop(tap, kill=("work",))
 
-print(f"1..{n}")
-sys.exit(1 if fails else 0)
+tap.finish()
