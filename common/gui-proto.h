@@ -23,7 +23,8 @@
  * lies inside.
  *
  * Version 2 adds a second way for pixels: a shared memory region (QEMU's
- * ivshmem-plain device, BAR2 in the guest; a file on the host) into which
+ * ivshmem-doorbell device, BAR2 in the guest; on the host a sealed memfd
+ * qmgrd hands to QEMU and gui-proxy as a file descriptor) into which
  * the guest copies a window's frame, and SHM_BUFFER naming where it is.
  * The host hands the region to its compositor as one wl_shm pool, so the
  * pixels are not copied on the host at all.  The host tells in its HELLO
