@@ -13,7 +13,10 @@ FUZZ_SECONDS=${QMGR_FUZZ_SECONDS:-60}
 status=0
 
 if [ ! -f build-test/build.ninja ]; then
+	# with the desktop template (Firefox ESR, yad): test desktop-firefox
+	# runs GTK apps in disposables end to end
 	meson setup build-test -Db_sanitize=address,undefined -Db_lundef=false \
+		-Ddesktop_template=true \
 		--buildtype=debugoptimized || exit 1
 fi
 ninja -C build-test || exit 1
