@@ -137,8 +137,8 @@ fi
 # A click on OK (bottom right of the dialog) with the virtual pointer
 # makes yad print the text, which qvm-run -p brings back.  The pointer
 # rests first: a click sent with the virtual pointer's first motion was
-# lost.  (Return did not activate the entry: docs/gui.md, "Open
-# questions".)
+# lost.  (A Return typed with wtype does not end yad even when it runs
+# directly on this sway, without qmgr: docs/templates.md.)
 run "$POINTER" move $((x + w - 52)) $((y + h - 27)) sleep 500 click sleep 500 >/dev/null 2>&1
 if wait_for 120 bash -c "! kill -0 $run_pid 2>/dev/null"; then
 	wait $run_pid
