@@ -34,6 +34,14 @@ for tool in sway grim wtype; do
 done
 . "$(dirname "$0")/lib-gui-qmgrd.sh"
 
+# disp_of VIEW: the disposable's name in a view's title "[dispN] ..."
+disp_of() { echo "$1" | sed -n 's/^\[\(disp[0-9]*\)\].*/\1/p'; }
+# disposable_gone: one check that $disp is gone (within 30 s)
+disposable_gone() {
+	for _ in $(seq 150); do [ "$(state "$disp")" = absent ] && break; sleep 0.2; done
+	[ -n "$disp" ] && [ "$(state "$disp")" = absent ] && ok "the disposable $disp is gone" || not_ok "the disposable $disp is gone" "$(qvm-ls 2>&1)"
+}
+
 echo "1..13"
 qmgrd_start || exit 1
 for _ in $(seq 300); do [ "$(state default-dvm)" = Halted ] && break; sleep 0.2; done
@@ -57,7 +65,7 @@ else
 	not_ok "Firefox in a disposable is shown as '[dispN] ... Mozilla Firefox'" "$(tree)" "$(tail -n 20 "$GT/proxy.log" "$GT/firefox.log")"
 fi
 view=$(tree | awk -F'\t' '$1 ~ /Mozilla Firefox$/ { print $1; exit }')
-disp=$(echo "$view" | sed -n 's/^\[\(disp[0-9]*\)\].*/\1/p')
+disp=$(disp_of "$view")
 # let it draw its first page before looking at the border
 sleep 10
 if wait_for 60 border_ok "$view" cc0000; then
@@ -74,8 +82,7 @@ else
 	not_ok "closing the window on the host ends Firefox and qvm-run returns" "$(tail -n 10 "$GT/firefox.log")"
 fi
 wait $run_pid 2>/dev/null
-for _ in $(seq 150); do [ "$(state "$disp")" = absent ] && break; sleep 0.2; done
-[ -n "$disp" ] && [ "$(state "$disp")" = absent ] && ok "the disposable $disp is gone" || not_ok "the disposable $disp is gone" "$(qvm-ls 2>&1)"
+disposable_gone
 ! firefox_view && ok "no window of it is left" || not_ok "no window of it is left" "$(tree)"
 
 # A GTK 3 app other than Firefox acts on keys typed on the host.
@@ -90,7 +97,7 @@ else
 	not_ok "yad (GTK 3) in a disposable is shown as '[dispN] qmgr-ask', app_id qmgr.dispN.yad" "$(tree)" "$(tail -n 20 "$GT/proxy.log" "$GT/yad.err")"
 fi
 view=$(tree | awk -F'\t' '$1 ~ /qmgr-ask$/ { print $1; exit }')
-disp=$(echo "$view" | sed -n 's/^\[\(disp[0-9]*\)\].*/\1/p')
+disp=$(disp_of "$view")
 sleep 5
 if wait_for 60 border_ok "$view" cc0000; then
 	ok "the GTK window has the disposable's red border on all four sides ($(cat "$GT/border.why"))"
@@ -154,6 +161,5 @@ else
 	wait_for 60 bash -c "! kill -0 $run_pid 2>/dev/null" || kill $run_pid 2>/dev/null
 	wait $run_pid 2>/dev/null
 fi
-for _ in $(seq 150); do [ "$(state "$disp")" = absent ] && break; sleep 0.2; done
-[ -n "$disp" ] && [ "$(state "$disp")" = absent ] && ok "the disposable $disp is gone" || not_ok "the disposable $disp is gone" "$(qvm-ls 2>&1)"
+disposable_gone
 [ $fails -eq 0 ]
